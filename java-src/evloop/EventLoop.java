@@ -1,0 +1,436 @@
+package evloop;
+
+import evloop.sys.Epoll;
+import evloop.sys.EventFd;
+import evloop.sys.Native;
+import evloop.sys.NativeException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * An epoll event loop in the shape of the Chicken Scheme echo server: a read table and a write
+ * table keyed by fd, and one callback per turn that receives the (fd, events) pairs
+ * {@code epoll_wait} returned. Unlike that server it blocks until something happens (an event,
+ * a due timer or a task), and pairs whose fd was removed or reused during the turn are dropped.
+ *
+ * <p><b>Threads.</b> The thread inside {@link #run()} or {@link #runOnce(int)} owns the loop.
+ * The table methods ({@code onReadable}, {@code onWritable}, {@code remove}, ...) and
+ * {@link #dispatch} may be called by that thread, or by any thread while no thread runs the
+ * loop; otherwise they throw {@link IllegalStateException}: other threads go through
+ * {@link #execute(Runnable)}. {@code execute}, {@code schedule}, {@code stop}, {@code close},
+ * {@code stats}, {@code fds} and the handler setters are safe from any thread.
+ */
+public final class EventLoop implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
+    private static final int READ_BITS =
+        Epoll.EPOLLIN | Epoll.EPOLLPRI | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP | Epoll.EPOLLERR;
+    private static final int FAIL_BITS = Epoll.EPOLLHUP | Epoll.EPOLLERR;
+
+    private final Epoll epoll;
+    private final TaskQueue tasks;
+    private final FdTable table;
+    private final Ready ready;
+    private final TimerQueue timers = new TimerQueue();
+    private final LoopOwner owner = new LoopOwner();
+    private final AtomicLong timerSequence = new AtomicLong();
+
+    private volatile TurnHandler turnHandler = EventLoop::dispatchTurn;
+    private volatile ErrorHandler errorHandler = EventLoop::defaultError;
+    private volatile boolean stopRequested;
+    private volatile boolean closed;
+    private volatile boolean releaseOnExit;
+
+    // Written by the loop thread only and read from anywhere: volatile is enough.
+    private volatile long turns;
+    private volatile long events;
+    private volatile long stale;
+    private volatile long tasksRun;
+    private volatile long timersFired;
+
+    private EventLoop(Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
+        this.epoll = epoll;
+        this.tasks = new TaskQueue(wakeFd);
+        this.table = new FdTable(epoll);
+        this.ready = new Ready(maxEvents);
+        // Generation 0 tags the wake-up fd; FdTable never hands it out.
+        epoll.add(wakeFd.fd(), Epoll.EPOLLIN, wakeFd.fd() & 0xffffffffL);
+    }
+
+    /** Opens a loop with room for 1024 pairs per turn. */
+    public static EventLoop open() {
+        return open(1024);
+    }
+
+    /** Opens a loop whose turns return at most {@code maxEvents} pairs. */
+    public static EventLoop open(int maxEvents) {
+        Epoll ep = null;
+        EventFd efd = null;
+        try {
+            ep = Epoll.open(maxEvents);
+            efd = EventFd.open();
+            return new EventLoop(ep, efd, maxEvents);
+        } catch (NativeException e) {
+            Native.get().closeQuietly(ep == null ? -1 : ep.fd());
+            Native.get().closeQuietly(efd == null ? -1 : efd.fd());
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // ---- the tables --------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface TableChange {
+        void apply() throws NativeException;
+    }
+
+    private void change(TableChange c) {
+        checkOwner();
+        try {
+            c.apply();
+        } catch (NativeException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Puts {@code handler} in the read table for {@code fd} (null: takes it out); watches IN and RDHUP. */
+    public void onReadable(int fd, FdHandler handler) {
+        change(() -> table.setReader(fd, handler));
+    }
+
+    /** Puts {@code handler} in the write table for {@code fd} (null: takes it out); watches OUT. */
+    public void onWritable(int fd, FdHandler handler) {
+        change(() -> table.setWriter(fd, handler));
+    }
+
+    /** Takes {@code fd} out of the read table; the write table keeps its entry. */
+    public void offReadable(int fd) {
+        onReadable(fd, null);
+    }
+
+    /** Takes {@code fd} out of the write table; the read table keeps its entry. */
+    public void offWritable(int fd) {
+        onWritable(fd, null);
+    }
+
+    /** Sets how {@code fd} is reported (level-triggered unless set). */
+    public void setTrigger(int fd, Trigger trigger) {
+        change(() -> table.setTrigger(fd, trigger));
+    }
+
+    /** Re-enables a one-shot fd after its event fired. */
+    public void rearm(int fd) {
+        change(() -> table.rearm(fd));
+    }
+
+    /**
+     * Removes {@code fd} from both tables and from epoll. Call it before closing the fd: pairs
+     * for it still pending in this turn are then dropped, even if the number is reused.
+     */
+    public void remove(int fd) {
+        change(() -> table.remove(fd));
+    }
+
+    /** The registered fds as data. From another thread while the loop runs, this asks the loop. */
+    public List<FdInfo> fds() {
+        return query(table::snapshot);
+    }
+
+    // ---- the per-turn callback ---------------------------------------------------------
+
+    /** Replaces the per-turn callback; {@code null} restores the default, {@link #dispatch(Ready)}. */
+    public void setTurnHandler(TurnHandler handler) {
+        this.turnHandler = handler == null ? EventLoop::dispatchTurn : handler;
+    }
+
+    /** Replaces the error handler; {@code null} restores the default (log, remove and close the fd). */
+    public void setErrorHandler(ErrorHandler handler) {
+        this.errorHandler = handler == null ? EventLoop::defaultError : handler;
+    }
+
+    private static void dispatchTurn(EventLoop loop, Ready ready) {
+        loop.dispatch(ready);
+    }
+
+    /**
+     * The default per-turn callback: hands each current pair to its fd's read handler (for IN,
+     * PRI, RDHUP, HUP or ERR) and then its write handler (for OUT, or HUP/ERR when the fd has no
+     * reader). Pairs for fds removed earlier in this turn are skipped.
+     */
+    public void dispatch(Ready r) {
+        checkOwner();
+        for (int i = 0; i < r.size(); i++) {
+            int fd = r.fd(i);
+            int gen = r.generation(i);
+            if (!table.isCurrent(fd, gen)) {
+                stale++;
+                continue;
+            }
+            int bits = r.bits(i);
+            FdHandler reader = table.reader(fd);
+            if (reader != null && (bits & READ_BITS) != 0) {
+                call(reader, fd, bits);
+                if (!table.isCurrent(fd, gen)) {
+                    continue;
+                }
+            }
+            FdHandler writer = table.writer(fd);
+            if (writer != null && ((bits & Epoll.EPOLLOUT) != 0 || (reader == null && (bits & FAIL_BITS) != 0))) {
+                call(writer, fd, bits);
+            }
+        }
+    }
+
+    private void call(FdHandler h, int fd, int bits) {
+        try {
+            h.handle(fd, Interest.decode(bits));
+        } catch (Throwable t) {
+            report(fd, t);
+        }
+    }
+
+    private void report(int fd, Throwable t) {
+        if (t instanceof VirtualMachineError && !(t instanceof StackOverflowError)) {
+            throw (VirtualMachineError) t;
+        }
+        try {
+            errorHandler.onError(this, fd, t);
+        } catch (Throwable inner) {
+            LOG.log(Level.ERROR, "error handler failed for fd " + fd, inner);
+        }
+    }
+
+    private static void defaultError(EventLoop loop, int fd, Throwable t) {
+        if (fd < 0) {
+            LOG.log(Level.WARNING, "evloop task failed; the loop goes on", t);
+            return;
+        }
+        LOG.log(Level.WARNING, "handler for fd " + fd + " failed; removing and closing fd " + fd, t);
+        loop.remove(fd);
+        Native.get().closeQuietly(fd);
+    }
+
+    // ---- turns -------------------------------------------------------------------------
+
+    /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
+    public void run() {
+        acquire();
+        try {
+            while (!stopRequested && !closed) {
+                turn(-1);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Runs one turn: waits up to {@code timeoutMillis} (-1: until something happens, 0: poll),
+     * calls the turn handler if pairs arrived, then runs due timers and queued tasks.
+     * Returns the number of pairs. Handy for stepping the loop from a REPL or a test.
+     */
+    public int runOnce(int timeoutMillis) {
+        acquire();
+        try {
+            return turn(timeoutMillis);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Runs one turn with synthetic pairs instead of waiting: they go through the turn handler as
+     * if epoll had returned them (generation 0 matches whatever is registered). For experiments.
+     */
+    public void inject(List<FdEvent> pairs) {
+        acquire();
+        try {
+            ready.fill(pairs);
+            handleTurn();
+        } finally {
+            release();
+        }
+    }
+
+    private int turn(int timeoutMillis) {
+        int n;
+        try {
+            n = epoll.await(waitMillis(timeoutMillis));
+        } catch (NativeException e) {
+            throw new UncheckedIOException(e);
+        }
+        turns++;
+        if (ready.fill(epoll, n, tasks.fd())) {
+            tasks.drainWakeup();
+        }
+        if (ready.size() > 0) {
+            handleTurn();
+        }
+        timersFired += timers.runDue(System.nanoTime(), t -> guarded(t.task));
+        tasksRun += tasks.runQueued(this::guarded);
+        return ready.size();
+    }
+
+    private void handleTurn() {
+        events += ready.size();
+        try {
+            turnHandler.onTurn(this, ready);
+        } catch (Throwable t) {
+            report(-1, t);
+        }
+    }
+
+    /** How long this turn may block: not at all with work queued, never past the next timer. */
+    private int waitMillis(int requested) {
+        if (!tasks.isEmpty() || stopRequested || closed) {
+            return 0;
+        }
+        int timer = timers.millisUntilNext(System.nanoTime());
+        if (timer < 0) {
+            return requested;
+        }
+        return requested < 0 ? timer : Math.min(requested, timer);
+    }
+
+    private void guarded(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            report(-1, t);
+        }
+    }
+
+    // ---- other threads -----------------------------------------------------------------
+
+    /** True while some thread is inside {@link #run()} or {@link #runOnce(int)}. */
+    public boolean isRunning() {
+        return owner.isRunning();
+    }
+
+    /** True on the thread that is running the loop now. */
+    public boolean inLoop() {
+        return owner.isCurrent();
+    }
+
+    /** Runs {@code task} on the loop thread at the end of a turn; tasks from one thread run in order. */
+    public void execute(Runnable task) {
+        if (closed) {
+            throw new RejectedExecutionException("event loop is closed");
+        }
+        tasks.add(task, !owner.isCurrent());
+    }
+
+    /** Runs {@code task} on the loop thread after {@code delay}; the result cancels it from any thread. */
+    public ScheduledTask schedule(long delay, TimeUnit unit, Runnable task) {
+        ScheduledTask t = new ScheduledTask(System.nanoTime() + Math.max(0, unit.toNanos(delay)),
+            timerSequence.getAndIncrement(), task);
+        if (owner.isCurrent()) {
+            timers.add(t);
+        } else {
+            execute(() -> timers.add(t));
+        }
+        return t;
+    }
+
+    /** Counters, readable from any thread. */
+    public LoopStats stats() {
+        return new LoopStats(turns, events, stale, tasks.wakeups(), tasksRun, timersFired, table.count());
+    }
+
+    // ---- life cycle --------------------------------------------------------------------
+
+    /**
+     * Makes the current (or next) {@link #run()} return after its turn. Called from another
+     * thread it waits until the loop has exited; from the loop thread it returns at once.
+     */
+    public void stop() {
+        stopRequested = true;
+        if (owner.isCurrent()) {
+            return;
+        }
+        if (!closed && owner.isRunning()) {
+            tasks.wake();
+        }
+        owner.awaitIdle();
+    }
+
+    /**
+     * Stops the loop and releases its epoll fd and eventfd; idempotent. fds in the tables belong
+     * to their owners and stay open. Called from a handler, the release happens when the turn ends.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (owner.isCurrent()) {
+            releaseOnExit = true;
+            stopRequested = true;
+            return;
+        }
+        stop();
+        releaseResources();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private synchronized void releaseResources() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            epoll.close();
+            tasks.close();
+        } catch (NativeException e) {
+            LOG.log(Level.WARNING, "releasing the loop's fds failed", e);
+        }
+    }
+
+    private void acquire() {
+        checkOpen();
+        owner.acquire();
+    }
+
+    private void release() {
+        boolean release = releaseOnExit;
+        releaseOnExit = false;
+        stopRequested = false;
+        owner.release();
+        if (release) {
+            releaseResources();
+        }
+    }
+
+    private void checkOwner() {
+        checkOpen();
+        owner.check();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("event loop is closed");
+        }
+    }
+
+    private <T> T query(Supplier<T> q) {
+        checkOpen();
+        if (!owner.isRunning() || owner.isCurrent()) {
+            return q.get();
+        }
+        CompletableFuture<T> f = new CompletableFuture<>();
+        execute(() -> f.complete(q.get()));
+        try {
+            return f.get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("event loop did not answer within 5 s", e);
+        }
+    }
+}

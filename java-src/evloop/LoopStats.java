@@ -1,0 +1,15 @@
+package evloop;
+
+/**
+ * Counters of one loop, read from any thread.
+ *
+ * @param turns      epoll_wait calls that returned
+ * @param events     (fd, events) pairs handed to the turn handler
+ * @param stale      pairs dropped because their fd was removed or reused during the turn
+ * @param wakeups    eventfd writes made by other threads (coalesced: at most one pending)
+ * @param tasks      tasks run from {@link EventLoop#execute}
+ * @param timers     timers fired
+ * @param registered fds currently registered
+ */
+public record LoopStats(long turns, long events, long stale, long wakeups, long tasks,
+                        long timers, int registered) {}

@@ -1,0 +1,13 @@
+package evloop;
+
+/**
+ * The per-turn callback: receives every (fd, events) pair one {@code epoll_wait} returned, as
+ * the Chicken Scheme server's {@code fd-event-list-handler} did. It is called only for turns that
+ * returned at least one pair. The default, {@link EventLoop#dispatch(Ready)}, hands each pair to
+ * the read and write tables; a replacement may inspect, log, filter or reorder the pairs and
+ * then call {@code dispatch} itself, or handle them entirely on its own.
+ */
+@FunctionalInterface
+public interface TurnHandler {
+    void onTurn(EventLoop loop, Ready ready) throws Exception;
+}

@@ -1,0 +1,61 @@
+package evloop.sys;
+
+/**
+ * The Linux errno values evloop acts on, and their symbolic names for messages.
+ * The numbers are the generic Linux ones (x86_64, aarch64 and most others agree on them).
+ */
+public final class Errno {
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int EBADF = 9;
+    public static final int EAGAIN = 11;
+    public static final int ENOMEM = 12;
+    public static final int EACCES = 13;
+    public static final int EEXIST = 17;
+    public static final int EINVAL = 22;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
+    public static final int EPIPE = 32;
+    public static final int ENOTSOCK = 88;
+    public static final int EADDRINUSE = 98;
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int ENETDOWN = 100;
+    public static final int ECONNABORTED = 103;
+    public static final int ECONNRESET = 104;
+    public static final int ENOBUFS = 105;
+    public static final int ENOTCONN = 107;
+    public static final int ETIMEDOUT = 110;
+    public static final int ECONNREFUSED = 111;
+    public static final int EHOSTUNREACH = 113;
+
+    private Errno() {}
+
+    /** The symbolic name of {@code errno}, e.g. {@code "EBADF"}, or {@code "E<n>"} for one this class does not know. */
+    public static String name(int errno) {
+        switch (errno) {
+            case ENOENT: return "ENOENT";
+            case EINTR: return "EINTR";
+            case EBADF: return "EBADF";
+            case EAGAIN: return "EAGAIN";
+            case ENOMEM: return "ENOMEM";
+            case EACCES: return "EACCES";
+            case EEXIST: return "EEXIST";
+            case EINVAL: return "EINVAL";
+            case ENFILE: return "ENFILE";
+            case EMFILE: return "EMFILE";
+            case EPIPE: return "EPIPE";
+            case ENOTSOCK: return "ENOTSOCK";
+            case EADDRINUSE: return "EADDRINUSE";
+            case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+            case ENETDOWN: return "ENETDOWN";
+            case ECONNABORTED: return "ECONNABORTED";
+            case ECONNRESET: return "ECONNRESET";
+            case ENOBUFS: return "ENOBUFS";
+            case ENOTCONN: return "ENOTCONN";
+            case ETIMEDOUT: return "ETIMEDOUT";
+            case ECONNREFUSED: return "ECONNREFUSED";
+            case EHOSTUNREACH: return "EHOSTUNREACH";
+            default: return "E" + errno;
+        }
+    }
+}

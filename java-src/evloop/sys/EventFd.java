@@ -1,0 +1,49 @@
+package evloop.sys;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A non-blocking eventfd used as a wake-up: any thread may {@link #signal()}, the owner polls
+ * {@link #fd()} for readability and {@link #drain()}s it. A thread blocked in native
+ * {@code epoll_wait} does not notice {@code Thread.interrupt()}, so this is how it is woken.
+ */
+public final class EventFd implements AutoCloseable {
+    private final Native nat;
+    private final int fd;
+    private final ByteBuffer scratch = Native.allocate(8);
+    private final long scratchAddress = Native.address(scratch);
+    private boolean closed;
+
+    private EventFd(Native nat, int fd) {
+        this.nat = nat;
+        this.fd = fd;
+    }
+
+    public static EventFd open() throws NativeException {
+        Native nat = Native.get();
+        return new EventFd(nat, nat.eventfd(0));
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    /** Makes the fd readable; safe from any thread. */
+    public void signal() throws NativeException {
+        nat.eventfdSignal(fd);
+    }
+
+    /** Resets the counter so the fd is no longer readable; returns how many signals it held. Owner thread only. */
+    public long drain() throws NativeException {
+        long n = nat.read(fd, scratchAddress, 8);
+        return n == Native.WOULD_BLOCK ? 0 : scratch.getLong(0);
+    }
+
+    @Override
+    public synchronized void close() throws NativeException {
+        if (!closed) {
+            closed = true;
+            nat.close(fd);
+        }
+    }
+}

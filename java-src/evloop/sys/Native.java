@@ -1,0 +1,235 @@
+package evloop.sys;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.IntSupplier;
+import jnr.ffi.LastError;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+/**
+ * Checked wrappers over the libc calls in {@link LibC}: the one place where a return value of
+ * -1 becomes either a retry (EINTR), a value (EAGAIN, as {@link #WOULD_BLOCK}) or a
+ * {@link NativeException} naming the call, its arguments and errno.
+ *
+ * <p>Buffers are direct {@link ByteBuffer}s; the wrappers that take one read or write between
+ * its position and limit and advance its position, like a channel would. Methods are safe to
+ * call from any thread; the buffers passed in belong to the caller.
+ */
+public final class Native {
+    /** What read, write, send and accept return instead of failing with EAGAIN. */
+    public static final int WOULD_BLOCK = -1;
+
+    static final int O_NONBLOCK = 0x800;
+    static final int O_CLOEXEC = 0x80000;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int MSG_NOSIGNAL = 0x4000;
+
+    private static final Native DEFAULT = load();
+
+    final LibC libc;
+    private final Runtime runtime;
+    private final IntSupplier lastErrno;
+    /** Holds the 8-byte value 1 that every eventfd wake-up writes; never written after creation, so threads share it. */
+    private final ByteBuffer one = constantLong(1);
+    private final long oneAddress;
+
+    /** The seam tests use to fake libc (and its errno) without a kernel. */
+    Native(LibC libc, Runtime runtime, IntSupplier lastErrno) {
+        this.libc = libc;
+        this.runtime = runtime;
+        this.lastErrno = lastErrno;
+        this.oneAddress = Pointer.wrap(runtime, one).address();
+    }
+
+    private static Native load() {
+        LibC libc = LibraryLoader.create(LibC.class).load("c");
+        Runtime runtime = Runtime.getRuntime(libc);
+        return new Native(libc, runtime, () -> LastError.getLastError(runtime));
+    }
+
+    /** The process-wide instance bound to the C library. */
+    public static Native get() {
+        return DEFAULT;
+    }
+
+    /**
+     * The address of a direct buffer's first byte (not of its position). It allocates, so hot
+     * paths compute it once per buffer and keep it beside the buffer.
+     */
+    public static long address(ByteBuffer direct) {
+        if (!direct.isDirect()) {
+            throw new IllegalArgumentException("a native call needs a direct ByteBuffer");
+        }
+        return Pointer.wrap(DEFAULT.runtime, direct).address();
+    }
+
+    /** A direct buffer in native byte order, the kind every wrapper here takes. */
+    public static ByteBuffer allocate(int capacity) {
+        return ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
+    }
+
+    static ByteBuffer constantLong(long value) {
+        ByteBuffer b = allocate(8);
+        b.putLong(0, value);
+        return b;
+    }
+
+    int errno() {
+        return lastErrno.getAsInt();
+    }
+
+    /** Builds the exception for a failed call; every failure path in evloop.sys ends here. */
+    NativeException error(String syscall, String detail, int errno) {
+        String text = libc.strerror(errno);
+        return new NativeException(syscall, detail, errno, text == null ? "unknown error" : text);
+    }
+
+    /** Returns {@code rc} when it is not -1, retries on EINTR through the caller, throws otherwise. */
+    int check(int rc, String syscall, String detail) throws NativeException {
+        if (rc == -1) {
+            throw error(syscall, detail, errno());
+        }
+        return rc;
+    }
+
+    // ---- descriptors -------------------------------------------------------------------
+
+    /** Creates a non-blocking, close-on-exec eventfd with counter {@code initial}. */
+    public int eventfd(int initial) throws NativeException {
+        return check(libc.eventfd(initial, O_NONBLOCK | O_CLOEXEC), "eventfd", "initval=" + initial);
+    }
+
+    /**
+     * Adds 1 to an eventfd's counter, waking whoever polls it. Returns false if the counter is
+     * saturated (EAGAIN), which still leaves the fd readable, so the wake-up is not lost.
+     */
+    public boolean eventfdSignal(int fd) throws NativeException {
+        return write(fd, oneAddress, 8, "write(eventfd)") != WOULD_BLOCK;
+    }
+
+    /** Closes {@code fd}. Never retried: after EINTR Linux has already released the descriptor. */
+    public void close(int fd) throws NativeException {
+        if (libc.close(fd) == -1) {
+            int errno = errno();
+            if (errno != Errno.EINTR) {
+                throw error("close", "fd=" + fd, errno);
+            }
+        }
+    }
+
+    /** Closes {@code fd}, ignoring failure; for clean-up paths that already handle another error. */
+    public void closeQuietly(int fd) {
+        if (fd >= 0) {
+            libc.close(fd);
+        }
+    }
+
+    /** Sets or clears O_NONBLOCK. */
+    public void setNonBlocking(int fd, boolean nonBlocking) throws NativeException {
+        int flags = check(libc.fcntl(fd, F_GETFL, 0), "fcntl", "fd=" + fd + ", F_GETFL");
+        int wanted = nonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+        if (wanted != flags) {
+            check(libc.fcntl(fd, F_SETFL, wanted), "fcntl", "fd=" + fd + ", F_SETFL");
+        }
+    }
+
+    /** A non-blocking, close-on-exec pipe: {@code [readEnd, writeEnd]}. */
+    public int[] pipe() throws NativeException {
+        ByteBuffer fds = allocate(8);
+        check(libc.pipe2(address(fds), O_NONBLOCK | O_CLOEXEC), "pipe2", "O_NONBLOCK|O_CLOEXEC");
+        return new int[] {fds.getInt(0), fds.getInt(4)};
+    }
+
+    /** A connected pair of non-blocking, close-on-exec Unix stream sockets. */
+    public int[] socketPair() throws NativeException {
+        ByteBuffer fds = allocate(8);
+        check(libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_NONBLOCK | O_CLOEXEC, 0, address(fds)),
+            "socketpair", "AF_UNIX, SOCK_STREAM");
+        return new int[] {fds.getInt(0), fds.getInt(4)};
+    }
+
+    // ---- bytes -------------------------------------------------------------------------
+
+    /** Reads into {@code buf} at its position; returns bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}. */
+    public int read(int fd, ByteBuffer buf) throws NativeException {
+        int n = (int) read(fd, address(buf) + buf.position(), buf.remaining());
+        if (n > 0) {
+            buf.position(buf.position() + n);
+        }
+        return n;
+    }
+
+    /** Reads {@code length} bytes at most into native memory at {@code address}; see {@link #read(int, ByteBuffer)}. */
+    public long read(int fd, long address, int length) throws NativeException {
+        while (true) {
+            long n = libc.read(fd, address, length);
+            if (n >= 0) {
+                return n;
+            }
+            int errno = errno();
+            if (errno == Errno.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            if (errno != Errno.EINTR) {
+                throw error("read", "fd=" + fd + ", len=" + length, errno);
+            }
+        }
+    }
+
+    /** Writes from {@code buf} at its position; returns bytes written or {@link #WOULD_BLOCK}. */
+    public int write(int fd, ByteBuffer buf) throws NativeException {
+        int n = (int) write(fd, address(buf) + buf.position(), buf.remaining(), "write");
+        if (n > 0) {
+            buf.position(buf.position() + n);
+        }
+        return n;
+    }
+
+    private long write(int fd, long address, int length, String syscall) throws NativeException {
+        while (true) {
+            long n = libc.write(fd, address, length);
+            if (n >= 0) {
+                return n;
+            }
+            int errno = errno();
+            if (errno == Errno.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            if (errno != Errno.EINTR) {
+                throw error(syscall, "fd=" + fd + ", len=" + length, errno);
+            }
+        }
+    }
+
+    /**
+     * Sends on a socket with MSG_NOSIGNAL, so a peer that has gone away yields EPIPE as an
+     * exception rather than a SIGPIPE for the whole JVM. Returns bytes sent or {@link #WOULD_BLOCK}.
+     */
+    public long send(int fd, long address, int length) throws NativeException {
+        while (true) {
+            long n = libc.send(fd, address, length, MSG_NOSIGNAL);
+            if (n >= 0) {
+                return n;
+            }
+            int errno = errno();
+            if (errno == Errno.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            if (errno != Errno.EINTR) {
+                throw error("send", "fd=" + fd + ", len=" + length, errno);
+            }
+        }
+    }
+
+    /** {@link #send(int, long, int)} from {@code buf} at its position, advancing it. */
+    public int send(int fd, ByteBuffer buf) throws NativeException {
+        int n = (int) send(fd, address(buf) + buf.position(), buf.remaining());
+        if (n > 0) {
+            buf.position(buf.position() + n);
+        }
+        return n;
+    }
+}

@@ -1,0 +1,78 @@
+package evloop.sys;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+
+/**
+ * A reusable {@code struct sockaddr_storage} plus its {@code socklen_t}, in direct memory.
+ * Encodes {@code sockaddr_in} (16 bytes) and {@code sockaddr_in6} (28 bytes); ports and IPv4
+ * addresses are in network byte order, as the kernel wants them. Not thread-safe: an owner
+ * (a listener, say) keeps one for its accepts.
+ */
+public final class SockAddr {
+    static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
+    private static final int STORAGE = 128;
+
+    final ByteBuffer buf = Native.allocate(STORAGE + 4);
+    final long address = Native.address(buf);
+    final long lengthAddress = address + STORAGE;
+
+    /** Writes {@code addr} and returns its length, for bind or connect. */
+    int encode(InetSocketAddress addr) {
+        InetAddress ip = addr.getAddress();
+        if (ip == null) {
+            throw new IllegalArgumentException("unresolved address: " + addr);
+        }
+        byte[] raw = ip.getAddress();
+        for (int i = 0; i < STORAGE; i++) {
+            buf.put(i, (byte) 0);
+        }
+        buf.put(2, (byte) (addr.getPort() >>> 8));
+        buf.put(3, (byte) addr.getPort());
+        if (ip instanceof Inet4Address) {
+            buf.putShort(0, (short) AF_INET);
+            buf.put(4, raw, 0, 4);
+            return 16;
+        }
+        buf.putShort(0, (short) AF_INET6);
+        buf.put(8, raw, 0, 16);
+        buf.putInt(24, ((Inet6Address) ip).getScopeId());
+        return 28;
+    }
+
+    /** Family of {@code addr}: AF_INET or AF_INET6. */
+    static int family(InetSocketAddress addr) {
+        return addr.getAddress() instanceof Inet6Address ? AF_INET6 : AF_INET;
+    }
+
+    /** Prepares the length word before a call that fills the address (accept4, getsockname). */
+    void resetLength() {
+        buf.putInt(STORAGE, STORAGE);
+    }
+
+    /** Reads back what the kernel wrote; null for a family other than IPv4 or IPv6. */
+    public InetSocketAddress decode() {
+        int family = buf.getShort(0);
+        int port = ((buf.get(2) & 0xff) << 8) | (buf.get(3) & 0xff);
+        byte[] raw;
+        if (family == AF_INET) {
+            raw = new byte[4];
+            buf.get(4, raw, 0, 4);
+        } else if (family == AF_INET6) {
+            raw = new byte[16];
+            buf.get(8, raw, 0, 16);
+        } else {
+            return null;
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(raw), port);
+        } catch (UnknownHostException e) {
+            throw new AssertionError("a raw address of 4 or 16 bytes is always valid", e);
+        }
+    }
+}
