@@ -26,7 +26,7 @@ public enum Interest {
 
     private static final Interest[] ALL = values();
     private static final int KNOWN = encodeAll();
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private static final Set<Interest>[] TABLE = new Set[1 << ALL.length];
 
     static {

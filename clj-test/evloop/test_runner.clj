@@ -1,0 +1,62 @@
+(ns evloop.test-runner
+  "Finds and runs the clojure.test namespaces under clj-test/.
+
+  Two front doors: `dev/clj -M:test` runs them all and prints `N passed, N
+  failed`; the JUnit bridge `evloop.ClojureTests` runs them one deftest at a
+  time inside the Maven build, so one report counts Java and Clojure tests."
+  (:require [clojure.java.io :as io]
+            [clojure.string :as str]
+            [clojure.test :as t]))
+
+(defn test-namespaces
+  "Symbols of the namespaces in files named *_test.clj under clj-test/."
+  []
+  (->> (file-seq (io/file "clj-test"))
+       (map #(.getPath ^java.io.File %))
+       (filter #(str/ends-with? % "_test.clj"))
+       (map #(-> %
+                 (subs (count "clj-test/") (- (count %) (count ".clj")))
+                 (str/replace "/" ".")
+                 (str/replace "_" "-")
+                 symbol))
+       sort))
+
+(defn load-test-namespaces
+  "Requires every test namespace and returns their symbols."
+  []
+  (let [nss (test-namespaces)]
+    (doseq [ns-sym nss] (require ns-sym))
+    nss))
+
+(defn test-vars-of
+  "The test vars of namespace `ns-sym`, in source order."
+  [ns-sym]
+  (->> (ns-interns ns-sym)
+       vals
+       (filter (comp :test meta))
+       (sort-by (comp :line meta))))
+
+(defn var-name
+  "A var's name without its namespace."
+  [v]
+  (name (:name (meta v))))
+
+(defn run-var
+  "Runs one test var with its namespace's fixtures; returns
+  `{:ok? bool :output text}` with clojure.test's report of failures."
+  [v]
+  (let [out (java.io.StringWriter.)]
+    (binding [t/*test-out* out
+              t/*report-counters* (ref t/*initial-report-counters*)]
+      (t/test-vars [v])
+      (let [{:keys [fail error]} @t/*report-counters*]
+        {:ok? (zero? (+ fail error)) :output (str out)}))))
+
+(defn -main
+  "Runs every test namespace; exits non-zero on any failure."
+  [& _]
+  (let [nss (load-test-namespaces)
+        {:keys [test fail error]} (apply t/run-tests nss)]
+    (println (format "%d passed, %d failed" (- test fail error) (+ fail error)))
+    (shutdown-agents)
+    (System/exit (if (zero? (+ fail error)) 0 1))))

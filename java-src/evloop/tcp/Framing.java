@@ -1,0 +1,69 @@
+package evloop.tcp;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Splits a byte stream into frames, like the dumais reactor's {@code IFramingStrategy}: given the
+ * bytes buffered so far (between position and limit, which it must not move), it returns the
+ * length of the first complete frame, 0 when more bytes are needed, or throws
+ * {@link FramingException} to reject the stream. The server bounds what it buffers by
+ * {@link #maxFrameLength()}, so memory per connection stays bounded whatever the peer sends.
+ */
+public interface Framing {
+    int frameLength(ByteBuffer buffered) throws FramingException;
+
+    /** The longest frame accepted; longer ones are a protocol error. */
+    int maxFrameLength();
+
+    /** Newline-delimited lines, each frame ending with (and including) its {@code \n}; {@code \r\n} stays as sent. */
+    static Framing lines(int maxLength) {
+        return new Lines(maxLength);
+    }
+
+    /** Every read is a frame, whatever its bytes: for protocols that do their own parsing. */
+    static Framing raw(int maxLength) {
+        return new Framing() {
+            @Override
+            public int frameLength(ByteBuffer buffered) {
+                return buffered.remaining();
+            }
+
+            @Override
+            public int maxFrameLength() {
+                return maxLength;
+            }
+        };
+    }
+
+    /** The line splitter behind {@link #lines(int)}. */
+    final class Lines implements Framing {
+        private final int max;
+
+        Lines(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("max frame length must be positive: " + max);
+            }
+            this.max = max;
+        }
+
+        @Override
+        public int frameLength(ByteBuffer b) throws FramingException {
+            int start = b.position();
+            int end = Math.min(b.limit(), start + max);
+            for (int i = start; i < end; i++) {
+                if (b.get(i) == '\n') {
+                    return i - start + 1;
+                }
+            }
+            if (b.limit() - start >= max) {
+                throw new FramingException("line longer than " + max + " bytes");
+            }
+            return 0;
+        }
+
+        @Override
+        public int maxFrameLength() {
+            return max;
+        }
+    }
+}

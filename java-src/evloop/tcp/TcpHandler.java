@@ -1,0 +1,35 @@
+package evloop.tcp;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Callbacks of a TCP server, in the spirit of the dumais reactor's TcpEngine. All run on the
+ * loop thread. Only {@link #onMessage} is required; a lambda makes a handler.
+ */
+@FunctionalInterface
+public interface TcpHandler {
+    /** A client connected. */
+    default void onConnect(Connection conn) throws Exception {}
+
+    /**
+     * One complete frame (for lines: the line with its {@code \n}). The buffer is a view into the
+     * server's read buffer, valid only during this call: copy what you keep. Sending it back with
+     * {@link Connection#send(ByteBuffer)} copies it. Throwing closes this connection only.
+     */
+    void onMessage(Connection conn, ByteBuffer frame) throws Exception;
+
+    /** The connection ended; called exactly once per connection. */
+    default void onDisconnect(Connection conn, DisconnectCause cause) throws Exception {}
+
+    /** Queued output crossed the high watermark (false: reading paused) or fell below the low one (true). */
+    default void onWritabilityChanged(Connection conn, boolean writable) throws Exception {}
+
+    /**
+     * The framing rejected the stream; the connection closes after this returns. The default
+     * tells the peer why in one line, which suits line protocols.
+     */
+    default void onProtocolError(Connection conn, FramingException error) throws Exception {
+        conn.send(("error: " + error.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,41 @@
+package evloop.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class FramingTest {
+    private static ByteBuffer bytes(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void linesIncludeTheirNewlineAndKeepCarriageReturns() throws Exception {
+        Framing f = Framing.lines(16);
+        assertEquals(3, f.frameLength(bytes("ab\ncd\n")));
+        assertEquals(4, f.frameLength(bytes("ab\r\nx")));
+        assertEquals(0, f.frameLength(bytes("no newline")));
+        ByteBuffer b = bytes("xx\nyy\n");
+        b.position(3);
+        assertEquals(3, f.frameLength(b), "scans from the position");
+        assertEquals(3, b.position(), "does not move the position");
+    }
+
+    @Test
+    void aLineOverTheLimitIsRejected() throws Exception {
+        Framing f = Framing.lines(4);
+        assertEquals(4, f.frameLength(bytes("abc\n")));
+        FramingException e = assertThrows(FramingException.class, () -> f.frameLength(bytes("abcd\n")));
+        assertEquals("line longer than 4 bytes", e.getMessage());
+        assertThrows(FramingException.class, () -> f.frameLength(bytes("abcdef")));
+        assertEquals(0, f.frameLength(bytes("abc")), "still room for the newline");
+    }
+
+    @Test
+    void rawFramesAreWholeReads() throws Exception {
+        assertEquals(5, Framing.raw(64).frameLength(bytes("a\nb\nc")));
+    }
+}

@@ -1,0 +1,238 @@
+package evloop.tcp;
+
+import static evloop.TestFds.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class TcpServerTest {
+    private final List<TcpServer> servers = new ArrayList<>();
+    private final Map<Integer, DisconnectCause> causes = new ConcurrentHashMap<>();
+
+    @AfterEach
+    void stop() {
+        servers.forEach(TcpServer::close);
+    }
+
+    private TcpServer echo(ServerConfig cfg) {
+        TcpServer s = TcpServer.start(cfg.port(0), new TcpHandler() {
+            @Override
+            public void onMessage(Connection c, java.nio.ByteBuffer frame) {
+                c.send(frame);
+            }
+
+            @Override
+            public void onDisconnect(Connection c, DisconnectCause cause) {
+                causes.put(c.fd(), cause);
+            }
+        });
+        servers.add(s);
+        return s;
+    }
+
+    @Test
+    void echoesLinesSplitAcrossReadsAndManyPerRead() throws Exception {
+        TcpServer s = echo(new ServerConfig());
+        try (Client c = new Client(s.port())) {
+            c.send("hel");
+            c.send("lo\nwor");
+            c.send("ld\r\n");
+            assertEquals("hello\n", c.line());
+            assertEquals("world\r\n", c.line());
+            StringBuilder many = new StringBuilder();
+            for (int i = 0; i < 1000; i++) {
+                many.append("line ").append(i).append('\n');
+            }
+            c.send(many.toString());
+            for (int i = 0; i < 1000; i++) {
+                assertEquals("line " + i + "\n", c.line());
+            }
+            byte[] binary = new byte[256 + 1];
+            for (int i = 0; i < 256; i++) {
+                binary[i] = (byte) (i == '\n' ? 0 : i);
+            }
+            binary[256] = '\n';
+            c.send(binary);
+            assertArrayEquals(binary, c.readExactly(binary.length), "NULs and high bytes come back intact");
+            c.send("trailing bytes wait for their newline");
+            c.send("\n");
+            assertEquals("trailing bytes wait for their newline\n", c.line());
+        }
+    }
+
+    @Test
+    void anOversizeLineGetsAnErrorLineAndACloseWhileOthersGoOn() throws Exception {
+        TcpServer s = echo(new ServerConfig().maxLineLength(1024));
+        try (Client bad = new Client(s.port()); Client good = new Client(s.port())) {
+            bad.send("x".repeat(5000));
+            assertEquals("error: line longer than 1024 bytes\n", bad.line());
+            assertTrue(bad.atEof());
+            good.send("still here\n");
+            assertEquals("still here\n", good.line());
+            await("protocol error recorded", 5000, () -> causes.containsValue(DisconnectCause.PROTOCOL_ERROR));
+        }
+    }
+
+    @Test
+    void halfCloseStillDeliversEveryEchoThenEof() throws Exception {
+        TcpServer s = echo(new ServerConfig());
+        try (Client c = new Client(s.port())) {
+            StringBuilder sent = new StringBuilder();
+            for (int i = 0; i < 500; i++) {
+                sent.append("half ").append(i).append('\n');
+            }
+            c.send(sent.toString());
+            c.socket.shutdownOutput();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            got.write(c.readExactly(sent.length()));
+            assertEquals(sent.toString(), got.toString(StandardCharsets.ISO_8859_1));
+            assertTrue(c.atEof());
+            await("peer-closed recorded", 5000, () -> causes.containsValue(DisconnectCause.PEER_CLOSED));
+        }
+    }
+
+    @Test
+    void aThrowingHandlerClosesOnlyItsConnection() throws Exception {
+        TcpServer s = echo(new ServerConfig());
+        TcpHandler echoing = s.handler();
+        s.setHandler(new TcpHandler() {
+            @Override
+            public void onMessage(Connection c, java.nio.ByteBuffer frame) throws Exception {
+                if (frame.get(frame.position()) == '!') {
+                    throw new IllegalStateException("deliberate failure for this test");
+                }
+                echoing.onMessage(c, frame);
+            }
+
+            @Override
+            public void onDisconnect(Connection c, DisconnectCause cause) throws Exception {
+                echoing.onDisconnect(c, cause);
+            }
+        });
+        try (Client bad = new Client(s.port()); Client good = new Client(s.port())) {
+            good.send("before\n");
+            assertEquals("before\n", good.line());
+            bad.send("!boom\n");
+            assertTrue(bad.atEof());
+            good.send("after\n");
+            assertEquals("after\n", good.line());
+            await("handler error recorded", 5000, () -> causes.containsValue(DisconnectCause.HANDLER_ERROR));
+            assertEquals(1, s.stats().active());
+        }
+    }
+
+    @Test
+    void sendsFromEightThreadsKeepEachThreadsOrder() throws Exception {
+        AtomicReference<Connection> conn = new AtomicReference<>();
+        TcpServer s = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
+            @Override
+            public void onConnect(Connection c) {
+                conn.set(c);
+            }
+
+            @Override
+            public void onMessage(Connection c, java.nio.ByteBuffer frame) {}
+        });
+        servers.add(s);
+        int threads = 8;
+        int perThread = 2000;
+        try (Client c = new Client(s.port())) {
+            await("connection", 5000, () -> conn.get() != null);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> senders = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                Thread th = new Thread(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int i = 0; i < perThread; i++) {
+                        conn.get().send((id + " " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+                    }
+                });
+                th.start();
+                senders.add(th);
+            }
+            go.countDown();
+            int[] next = new int[threads];
+            for (int n = 0; n < threads * perThread; n++) {
+                String[] parts = c.line().trim().split(" ");
+                int id = Integer.parseInt(parts[0]);
+                assertEquals(next[id], Integer.parseInt(parts[1]), "thread " + id + "'s lines in order");
+                next[id]++;
+            }
+            for (Thread th : senders) {
+                th.join(10_000);
+            }
+        }
+    }
+
+    @Test
+    void twoThousandConcurrentConnectionsEachEcho() throws Exception {
+        TcpServer s = echo(new ServerConfig());
+        List<Client> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2000; i++) {
+                clients.add(new Client(s.port()));
+            }
+            for (int i = 0; i < clients.size(); i++) {
+                clients.get(i).send("client " + i + "\n");
+            }
+            for (int i = 0; i < clients.size(); i++) {
+                assertEquals("client " + i + "\n", clients.get(i).line());
+            }
+            assertEquals(2000, s.stats().active());
+        } finally {
+            for (Client c : clients) {
+                c.close();
+            }
+        }
+        await("all closed", 10_000, () -> s.stats().active() == 0);
+    }
+
+    @Test
+    void maxClientsIsEnforced() throws Exception {
+        TcpServer s = echo(new ServerConfig().maxClients(2));
+        try (Client a = new Client(s.port()); Client b = new Client(s.port())) {
+            a.send("a\n");
+            b.send("b\n");
+            assertEquals("a\n", a.line());
+            assertEquals("b\n", b.line());
+            try (Client c = new Client(s.port())) {
+                assertTrue(c.atEof(), "the third client is closed at once");
+            }
+            assertEquals(1, s.stats().rejected());
+            a.send("a again\n");
+            assertEquals("a again\n", a.line());
+        }
+    }
+
+    @Test
+    void connectionsAreVisibleAsData() throws Exception {
+        TcpServer s = echo(new ServerConfig());
+        try (Client c = new Client(s.port())) {
+            c.send("abc\npartial");
+            assertEquals("abc\n", c.line());
+            await("partial bytes buffered", 5000, () -> s.connections().get(0).bufferedIn() == 7);
+            ConnectionInfo info = s.connections().get(0);
+            assertEquals(11, info.bytesIn());
+            assertEquals(4, info.bytesOut());
+            assertEquals(1, info.framesIn());
+            assertEquals("open", info.state());
+            assertEquals(c.socket.getLocalPort(), info.peer().getPort());
+        }
+    }
+}
