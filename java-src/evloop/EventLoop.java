@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -45,6 +46,7 @@ public final class EventLoop implements AutoCloseable {
     private volatile boolean stopRequested;
     private volatile boolean closed;
     private volatile boolean releaseOnExit;
+    private volatile TurnLog turnLog;
 
     // Written by the loop thread only and read from anywhere: volatile is enough.
     private volatile long turns;
@@ -138,7 +140,7 @@ public final class EventLoop implements AutoCloseable {
 
     /** The registered fds as data. From another thread while the loop runs, this asks the loop. */
     public List<FdInfo> fds() {
-        return query(table::snapshot);
+        return call(table::snapshot);
     }
 
     // ---- the per-turn callback ---------------------------------------------------------
@@ -201,7 +203,12 @@ public final class EventLoop implements AutoCloseable {
         try {
             errorHandler.onError(this, fd, t);
         } catch (Throwable inner) {
-            LOG.log(Level.ERROR, "error handler failed for fd " + fd, inner);
+            try {
+                LOG.log(Level.ERROR, "error handler failed for fd " + fd, inner);
+            } catch (Throwable loggingFailed) {
+                // Logging itself can fail (out of fds, it cannot open a file); the loop must
+                // outlive that, so the report is dropped.
+            }
         }
     }
 
@@ -210,9 +217,10 @@ public final class EventLoop implements AutoCloseable {
             LOG.log(Level.WARNING, "evloop task failed; the loop goes on", t);
             return;
         }
-        LOG.log(Level.WARNING, "handler for fd " + fd + " failed; removing and closing fd " + fd, t);
+        // Remove first: if logging fails, a level-triggered fd left registered would spin.
         loop.remove(fd);
         Native.get().closeQuietly(fd);
+        LOG.log(Level.WARNING, "handler for fd " + fd + " failed; removed and closed fd " + fd, t);
     }
 
     // ---- turns -------------------------------------------------------------------------
@@ -278,6 +286,10 @@ public final class EventLoop implements AutoCloseable {
 
     private void handleTurn() {
         events += ready.size();
+        TurnLog log = turnLog;
+        if (log != null) {
+            log.record(turns, ready);
+        }
         try {
             turnHandler.onTurn(this, ready);
         } catch (Throwable t) {
@@ -335,6 +347,20 @@ public final class EventLoop implements AutoCloseable {
             execute(() -> timers.add(t));
         }
         return t;
+    }
+
+    /**
+     * Records the pairs of the last {@code capacity} turns (0 turns recording off), telling
+     * {@code listener} (may be null) of each. Costs a copy of every turn's pairs while on.
+     */
+    public void recordTurns(int capacity, Consumer<TurnRecord> listener) {
+        this.turnLog = capacity <= 0 ? null : new TurnLog(capacity, listener);
+    }
+
+    /** The recorded turns, oldest first; empty unless {@link #recordTurns} is on. */
+    public List<TurnRecord> recentTurns() {
+        TurnLog log = turnLog;
+        return log == null ? List.of() : log.turns();
     }
 
     /** Counters, readable from any thread. */
@@ -420,7 +446,12 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    private <T> T query(Supplier<T> q) {
+    /**
+     * Runs {@code q} on the loop thread and returns its answer, waiting up to 5 s; runs it
+     * directly when called on the loop thread or while no thread runs the loop. For reading
+     * loop-owned state (tables, connections) from a REPL or another thread.
+     */
+    public <T> T call(Supplier<T> q) {
         checkOpen();
         if (!owner.isRunning() || owner.isCurrent()) {
             return q.get();
