@@ -1,0 +1,72 @@
+(ns evloop.core-test
+  (:require [clojure.test :refer [deftest is testing]]
+            [evloop.core :as ev])
+  (:import (evloop.sys Native)
+           (java.nio ByteBuffer)))
+
+(defn- await-true
+  "Polls `f` until it is truthy or `ms` pass; returns its last value."
+  [ms f]
+  (let [deadline (+ (System/nanoTime) (* ms 1000000))]
+    (loop []
+      (or (f)
+          (if (< (System/nanoTime) deadline)
+            (do (java.util.concurrent.locks.LockSupport/parkNanos 200000) (recur))
+            (f))))))
+
+(deftest events-decode-to-keyword-sets
+  (is (= #{:in :rdhup} (ev/decode-events (bit-or 0x1 0x2000))))
+  (testing "EPOLLET is the sign bit"
+    (is (neg? (unchecked-int 0x80000000)))
+    (is (= #{:in :et} (ev/decode-events (unchecked-int 0x80000001)))))
+  (is (= #{} (ev/decode-events 0)))
+  (is (= #{:in :out :et :oneshot} (ev/decode-events (ev/encode-events #{:in :out :et :oneshot}))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown event" (ev/encode-events #{:bogus}))))
+
+(deftest tables-turns-and-loop-info
+  (with-open [loop (ev/open-loop)]
+    (let [[r w] (.pipe (Native/get))
+          seen (atom [])]
+      (ev/on-readable loop r (fn [fd events]
+                               (swap! seen conj [fd events])
+                               (.read (Native/get) (int fd) (Native/allocate 16))))
+      (ev/set-trigger! loop r :edge)
+      (testing "the loop as data"
+        (is (= [{:fd r :interest #{:in :rdhup :et} :tables #{:read} :trigger :edge}]
+               (mapv #(dissoc % :generation) (:fds (ev/loop-info loop)))))
+        (is (false? (:running? (ev/loop-info loop)))))
+      (ev/trace! loop true)
+      (.write (Native/get) (int w) (ByteBuffer/allocateDirect 3))
+      (is (= 1 (ev/run-once! loop 1000)))
+      (is (= [[r #{:in}]] @seen))
+      (is (= [{:turn 1 :pairs [[r #{:in}]]}] (ev/recent-turns loop)))
+      (testing "a replaced per-turn callback gets the pairs and may dispatch"
+        (let [turns (atom [])]
+          (ev/on-turn! loop (fn [pairs] (swap! turns conj pairs) (ev/dispatch! loop)))
+          (.write (Native/get) (int w) (ByteBuffer/allocateDirect 1))
+          (ev/run-once! loop 1000)
+          (is (= [[[r #{:in}]]] @turns))
+          (is (= 2 (count @seen)))))
+      (testing "failed syscalls are ex-info with :syscall and :errno"
+        (let [e (try (ev/on-readable loop 99999 (fn [_ _])) nil
+                     (catch clojure.lang.ExceptionInfo e e))]
+          (is (= {:syscall "epoll_ctl" :errno 9 :errno-name "EBADF" :fd 99999} (ex-data e)))))
+      (ev/remove! loop r)
+      (.close (Native/get) (int r))
+      (.close (Native/get) (int w)))))
+
+(deftest execute-and-schedule-run-on-the-loop
+  (with-open [loop (ev/start-loop! (ev/open-loop))]
+    (let [p (promise) q (promise)]
+      (ev/execute! loop #(deliver p (.getName (Thread/currentThread))))
+      (ev/schedule! loop 5 #(deliver q :fired))
+      (is (= "evloop-loop" (deref p 5000 :timeout)))
+      (is (= :fired (deref q 5000 :timeout)))
+      (is (:running? (ev/loop-info loop))))))
+
+(deftest evloop-namespaces-compile-without-reflection
+  (doseq [ns-sym '[evloop.core evloop.echo evloop.chicken]]
+    (let [err (java.io.StringWriter.)]
+      (binding [*err* (java.io.PrintWriter. err)]
+        (require ns-sym :reload))
+      (is (not (re-find #"Reflection warning" (str err))) (str ns-sym ": " err)))))

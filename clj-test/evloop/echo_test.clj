@@ -1,0 +1,119 @@
+(ns evloop.echo-test
+  (:require [clojure.string :as str]
+            [clojure.test :refer [deftest is testing]]
+            [evloop.chicken :as chicken]
+            [evloop.core :as ev]
+            [evloop.echo :as echo]
+            [nrepl.core :as nrepl]
+            [nrepl.server :as nrepl-server])
+  (:import (java.io BufferedReader InputStreamReader)
+           (java.net InetSocketAddress Socket ServerSocket)))
+
+(defn- connect ^Socket [port]
+  (doto (Socket.)
+    (.connect (InetSocketAddress. "127.0.0.1" (int port)) 5000)
+    (.setSoTimeout 10000)))
+
+(defn- reader ^BufferedReader [^Socket s]
+  (BufferedReader. (InputStreamReader. (.getInputStream s) "UTF-8")))
+
+(defn- send-line [^Socket s line]
+  (doto (.getOutputStream s) (.write (.getBytes (str line "\n") "UTF-8")) (.flush)))
+
+(defn- await-true [ms f]
+  (let [deadline (+ (System/nanoTime) (* ms 1000000))]
+    (loop []
+      (or (f)
+          (if (< (System/nanoTime) deadline)
+            (do (java.util.concurrent.locks.LockSupport/parkNanos 200000) (recur))
+            (f))))))
+
+(deftest echo-over-a-real-socket
+  (with-open [server (echo/start {:port 0})
+              s (connect (:port server))]
+    (let [r (reader s)]
+      (send-line s "hello")
+      (is (= "hello" (.readLine r)))
+      (send-line s "héllo wörld")
+      (is (= "héllo wörld" (.readLine r))))))
+
+(deftest handle-line-redefined-through-nrepl-changes-the-open-connection
+  (let [original @#'echo/handle-line
+        server (echo/start {:port 0})
+        repl (nrepl-server/start-server :bind "127.0.0.1" :port 0)]
+    (try
+      (with-open [s (connect (:port server))
+                  conn (nrepl/connect :host "127.0.0.1" :port (:port repl))]
+        (let [r (reader s)
+              client (nrepl/client conn 10000)]
+          (send-line s "before")
+          (is (= "before" (.readLine r)))
+          (is (= ["#'evloop.echo/handle-line"]
+                 (:value (nrepl/combine-responses
+                  (nrepl/message client {:op "eval" :ns "evloop.echo"
+                                         :code "(defn handle-line [_conn line] (clojure.string/upper-case line))"}))))
+              "evaluated in a real nREPL session")
+          (send-line s "after")
+          (is (= "AFTER" (.readLine r)) "the same socket sees the new handler")
+          (is (= 1 (get-in (ev/server-info server) [:stats :accepted])) "no reconnect happened")))
+      (finally
+        (alter-var-root #'echo/handle-line (constantly original))
+        (nrepl-server/stop-server repl)
+        (echo/stop server)))))
+
+(deftest server-info-and-recent-turns-describe-the-connection
+  (with-open [server (echo/start {:port 0})
+              s (connect (:port server))]
+    (let [loop (ev/server-loop server)
+          r (reader s)]
+      (ev/trace! loop true)
+      (send-line s "observed")
+      (is (= "observed" (.readLine r)))
+      (let [info (ev/server-info server)
+            [c] (:connections info)]
+        (is (= 1 (get-in info [:stats :active])))
+        (is (= {:state :open :bytes-in 9 :bytes-out 9 :frames-in 1 :buffered-in 0
+                :queued-out 0 :read-paused? false}
+               (select-keys c [:state :bytes-in :bytes-out :frames-in :buffered-in :queued-out :read-paused?])))
+        (is (= (str "127.0.0.1:" (.getLocalPort s)) (:peer c)))
+        (is (some #(= #{:read} (:tables %)) (get-in info [:loop :fds])))
+        (is (some (fn [{:keys [pairs]}] (some #(= [(:fd c) #{:in}] %) pairs))
+                  (ev/recent-turns loop))
+            "the ring buffer holds the pair the line caused")))))
+
+(deftest swap-handler-and-handler-maps
+  (let [closed (promise)]
+    (with-open [server (ev/start-server (fn [_ line] line) {:port 0})
+                s (connect (:port server))]
+      (let [r (reader s)]
+        (send-line s "one")
+        (is (= "one" (.readLine r)))
+        (ev/swap-handler! server {:on-line (fn [conn line] (ev/send! conn (str "> " line)) nil)
+                                  :on-close (fn [_ cause] (deliver closed cause))})
+        (send-line s "two")
+        (is (= "> two" (.readLine r)))
+        (.shutdownOutput s)
+        (is (= :peer-closed (deref closed 5000 :timeout)))))))
+
+(deftest stopping-twice-is-fine-and-frees-the-port
+  (let [server (echo/start {:port 0})
+        port (:port server)]
+    (echo/stop server)
+    (echo/stop server)
+    (with-open [ss (ServerSocket.)]
+      (.setReuseAddress ss true)
+      (.bind ss (InetSocketAddress. "127.0.0.1" (int port)))
+      (is (.isBound ss)))))
+
+(deftest the-chicken-translation-echoes
+  (let [srv (chicken/start 0)]
+    (try
+      (with-open [s (connect (:port srv))]
+        (let [r (reader s)]
+          (send-line s "from the seed")
+          (is (= "from the seed" (.readLine r)))
+          (doto (.getOutputStream s) (.write (.getBytes "a\nb")) (.flush))
+          (is (= "a" (.readLine r)))
+          (send-line s "c")
+          (is (= "bc" (.readLine r)))))
+      (finally (chicken/stop srv)))))
