@@ -4,16 +4,6 @@
   (:import (evloop.sys Native)
            (java.nio ByteBuffer)))
 
-(defn- await-true
-  "Polls `f` until it is truthy or `ms` pass; returns its last value."
-  [ms f]
-  (let [deadline (+ (System/nanoTime) (* ms 1000000))]
-    (loop []
-      (or (f)
-          (if (< (System/nanoTime) deadline)
-            (do (java.util.concurrent.locks.LockSupport/parkNanos 200000) (recur))
-            (f))))))
-
 (deftest events-decode-to-keyword-sets
   (is (= #{:in :rdhup} (ev/decode-events (bit-or 0x1 0x2000))))
   (testing "EPOLLET is the sign bit"

@@ -20,14 +20,6 @@
 (defn- send-line [^Socket s line]
   (doto (.getOutputStream s) (.write (.getBytes (str line "\n") "UTF-8")) (.flush)))
 
-(defn- await-true [ms f]
-  (let [deadline (+ (System/nanoTime) (* ms 1000000))]
-    (loop []
-      (or (f)
-          (if (< (System/nanoTime) deadline)
-            (do (java.util.concurrent.locks.LockSupport/parkNanos 200000) (recur))
-            (f))))))
-
 (deftest echo-over-a-real-socket
   (with-open [server (echo/start {:port 0})
               s (connect (:port server))]

@@ -29,20 +29,17 @@ import java.util.function.Supplier;
  */
 public final class EventLoop implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
-    private static final int READ_BITS =
-        Epoll.EPOLLIN | Epoll.EPOLLPRI | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP | Epoll.EPOLLERR;
-    private static final int FAIL_BITS = Epoll.EPOLLHUP | Epoll.EPOLLERR;
 
     private final Epoll epoll;
     private final TaskQueue tasks;
     private final FdTable table;
+    private final Dispatcher dispatcher;
     private final Ready ready;
     private final TimerQueue timers = new TimerQueue();
     private final LoopOwner owner = new LoopOwner();
     private final AtomicLong timerSequence = new AtomicLong();
 
     private volatile TurnHandler turnHandler = EventLoop::dispatchTurn;
-    private volatile ErrorHandler errorHandler = EventLoop::defaultError;
     private volatile boolean stopRequested;
     private volatile boolean closed;
     private volatile boolean releaseOnExit;
@@ -51,7 +48,6 @@ public final class EventLoop implements AutoCloseable {
     // Written by the loop thread only and read from anywhere: volatile is enough.
     private volatile long turns;
     private volatile long events;
-    private volatile long stale;
     private volatile long tasksRun;
     private volatile long timersFired;
 
@@ -59,6 +55,7 @@ public final class EventLoop implements AutoCloseable {
         this.epoll = epoll;
         this.tasks = new TaskQueue(wakeFd);
         this.table = new FdTable(epoll);
+        this.dispatcher = new Dispatcher(this, table);
         this.ready = new Ready(maxEvents);
         // Generation 0 tags the wake-up fd; FdTable never hands it out.
         epoll.add(wakeFd.fd(), Epoll.EPOLLIN, wakeFd.fd() & 0xffffffffL);
@@ -152,7 +149,7 @@ public final class EventLoop implements AutoCloseable {
 
     /** Replaces the error handler; {@code null} restores the default (log, remove and close the fd). */
     public void setErrorHandler(ErrorHandler handler) {
-        this.errorHandler = handler == null ? EventLoop::defaultError : handler;
+        dispatcher.setErrorHandler(handler);
     }
 
     private static void dispatchTurn(EventLoop loop, Ready ready) {
@@ -166,61 +163,7 @@ public final class EventLoop implements AutoCloseable {
      */
     public void dispatch(Ready r) {
         checkOwner();
-        for (int i = 0; i < r.size(); i++) {
-            int fd = r.fd(i);
-            int gen = r.generation(i);
-            if (!table.isCurrent(fd, gen)) {
-                stale++;
-                continue;
-            }
-            int bits = r.bits(i);
-            FdHandler reader = table.reader(fd);
-            if (reader != null && (bits & READ_BITS) != 0) {
-                call(reader, fd, bits);
-                if (!table.isCurrent(fd, gen)) {
-                    continue;
-                }
-            }
-            FdHandler writer = table.writer(fd);
-            if (writer != null && ((bits & Epoll.EPOLLOUT) != 0 || (reader == null && (bits & FAIL_BITS) != 0))) {
-                call(writer, fd, bits);
-            }
-        }
-    }
-
-    private void call(FdHandler h, int fd, int bits) {
-        try {
-            h.handle(fd, Interest.decode(bits));
-        } catch (Throwable t) {
-            report(fd, t);
-        }
-    }
-
-    private void report(int fd, Throwable t) {
-        if (t instanceof VirtualMachineError && !(t instanceof StackOverflowError)) {
-            throw (VirtualMachineError) t;
-        }
-        try {
-            errorHandler.onError(this, fd, t);
-        } catch (Throwable inner) {
-            try {
-                LOG.log(Level.ERROR, "error handler failed for fd " + fd, inner);
-            } catch (Throwable loggingFailed) {
-                // Logging itself can fail (out of fds, it cannot open a file); the loop must
-                // outlive that, so the report is dropped.
-            }
-        }
-    }
-
-    private static void defaultError(EventLoop loop, int fd, Throwable t) {
-        if (fd < 0) {
-            LOG.log(Level.WARNING, "evloop task failed; the loop goes on", t);
-            return;
-        }
-        // Remove first: if logging fails, a level-triggered fd left registered would spin.
-        loop.remove(fd);
-        Native.get().closeQuietly(fd);
-        LOG.log(Level.WARNING, "handler for fd " + fd + " failed; removed and closed fd " + fd, t);
+        dispatcher.dispatch(r);
     }
 
     // ---- turns -------------------------------------------------------------------------
@@ -293,7 +236,7 @@ public final class EventLoop implements AutoCloseable {
         try {
             turnHandler.onTurn(this, ready);
         } catch (Throwable t) {
-            report(-1, t);
+            dispatcher.report(-1, t);
         }
     }
 
@@ -313,7 +256,7 @@ public final class EventLoop implements AutoCloseable {
         try {
             r.run();
         } catch (Throwable t) {
-            report(-1, t);
+            dispatcher.report(-1, t);
         }
     }
 
@@ -365,7 +308,7 @@ public final class EventLoop implements AutoCloseable {
 
     /** Counters, readable from any thread. */
     public LoopStats stats() {
-        return new LoopStats(turns, events, stale, tasks.wakeups(), tasksRun, timersFired, table.count());
+        return new LoopStats(turns, events, dispatcher.stale(), tasks.wakeups(), tasksRun, timersFired, table.count());
     }
 
     // ---- life cycle --------------------------------------------------------------------

@@ -46,24 +46,22 @@ final class FdTable {
 
     void setReader(int fd, FdHandler h) throws NativeException {
         ensure(fd);
-        FdHandler old = readers[fd];
-        readers[fd] = h;
-        try {
-            sync(fd);
-        } catch (NativeException e) {
-            readers[fd] = old;
-            throw e;
-        }
+        set(readers, fd, h);
     }
 
     void setWriter(int fd, FdHandler h) throws NativeException {
         ensure(fd);
-        FdHandler old = writers[fd];
-        writers[fd] = h;
+        set(writers, fd, h);
+    }
+
+    /** Sets one table's entry and syncs epoll, restoring the entry if the kernel refuses. */
+    private void set(FdHandler[] table, int fd, FdHandler h) throws NativeException {
+        FdHandler old = table[fd];
+        table[fd] = h;
         try {
             sync(fd);
         } catch (NativeException e) {
-            writers[fd] = old;
+            table[fd] = old;
             throw e;
         }
     }

@@ -107,7 +107,7 @@ public final class Native {
      * saturated (EAGAIN), which still leaves the fd readable, so the wake-up is not lost.
      */
     public boolean eventfdSignal(int fd) throws NativeException {
-        return write(fd, oneAddress, 8, "write(eventfd)") != WOULD_BLOCK;
+        return transfer(WRITE, fd, oneAddress, 8) != WOULD_BLOCK;
     }
 
     /** Closes {@code fd}. Never retried: after EINTR Linux has already released the descriptor. */
@@ -164,8 +164,23 @@ public final class Native {
 
     /** Reads {@code length} bytes at most into native memory at {@code address}; see {@link #read(int, ByteBuffer)}. */
     public long read(int fd, long address, int length) throws NativeException {
+        return transfer(READ, fd, address, length);
+    }
+
+    private static final int READ = 0;
+    private static final int WRITE = 1;
+    private static final int SEND = 2;
+
+    /**
+     * The one retry loop of read, write and send: EINTR repeats the call, EAGAIN returns
+     * {@link #WOULD_BLOCK}, anything else throws. An op code rather than a lambda, so the hot
+     * path allocates nothing.
+     */
+    private long transfer(int op, int fd, long address, int length) throws NativeException {
         while (true) {
-            long n = libc.read(fd, address, length);
+            long n = op == READ ? libc.read(fd, address, length)
+                : op == WRITE ? libc.write(fd, address, length)
+                : libc.send(fd, address, length, MSG_NOSIGNAL);
             if (n >= 0) {
                 return n;
             }
@@ -174,34 +189,19 @@ public final class Native {
                 return WOULD_BLOCK;
             }
             if (errno != Errno.EINTR) {
-                throw error("read", "fd=" + fd + ", len=" + length, errno);
+                String name = op == READ ? "read" : op == WRITE ? "write" : "send";
+                throw error(name, "fd=" + fd + ", len=" + length, errno);
             }
         }
     }
 
     /** Writes from {@code buf} at its position; returns bytes written or {@link #WOULD_BLOCK}. */
     public int write(int fd, ByteBuffer buf) throws NativeException {
-        int n = (int) write(fd, address(buf) + buf.position(), buf.remaining(), "write");
+        int n = (int) transfer(WRITE, fd, address(buf) + buf.position(), buf.remaining());
         if (n > 0) {
             buf.position(buf.position() + n);
         }
         return n;
-    }
-
-    private long write(int fd, long address, int length, String syscall) throws NativeException {
-        while (true) {
-            long n = libc.write(fd, address, length);
-            if (n >= 0) {
-                return n;
-            }
-            int errno = errno();
-            if (errno == Errno.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (errno != Errno.EINTR) {
-                throw error(syscall, "fd=" + fd + ", len=" + length, errno);
-            }
-        }
     }
 
     /**
@@ -209,19 +209,7 @@ public final class Native {
      * exception rather than a SIGPIPE for the whole JVM. Returns bytes sent or {@link #WOULD_BLOCK}.
      */
     public long send(int fd, long address, int length) throws NativeException {
-        while (true) {
-            long n = libc.send(fd, address, length, MSG_NOSIGNAL);
-            if (n >= 0) {
-                return n;
-            }
-            int errno = errno();
-            if (errno == Errno.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (errno != Errno.EINTR) {
-                throw error("send", "fd=" + fd + ", len=" + length, errno);
-            }
-        }
+        return transfer(SEND, fd, address, length);
     }
 
     /** {@link #send(int, long, int)} from {@code buf} at its position, advancing it. */
