@@ -194,20 +194,6 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    /**
-     * Runs one turn with synthetic pairs instead of waiting: they go through the turn handler as
-     * if epoll had returned them (generation 0 matches whatever is registered). For experiments.
-     */
-    public void inject(List<FdEvent> pairs) {
-        acquire();
-        try {
-            ready.fill(pairs);
-            handleTurn();
-        } finally {
-            release();
-        }
-    }
-
     private int turn(int timeoutMillis) {
         int n;
         try {

@@ -16,8 +16,8 @@ import java.util.List;
  * <p>Each registration gets a fresh generation number, stored with the fd in the 64-bit
  * {@code epoll_event.data} (as libev does). When a handler closes fd B and a new socket gets
  * B's number within the same turn, the batch's stale pair for B carries the old generation and
- * {@link #isCurrent} rejects it. Generation 0 is never handed out: the wake-up fd and synthetic
- * pairs use it. Loop thread only.
+ * {@link #isCurrent} rejects it. Generation 0 is never handed out: it tags the loop's own
+ * wake-up fd. Loop thread only.
  */
 final class FdTable {
     private static final int READ_BITS = Epoll.EPOLLIN | Epoll.EPOLLRDHUP;
@@ -93,7 +93,7 @@ final class FdTable {
     /** True if a pair with this generation still belongs to fd's current registration. */
     boolean isCurrent(int fd, int generation) {
         return fd >= 0 && fd < registered.length && registered[fd] != 0
-            && (generation == 0 || generations[fd] == generation);
+            && generations[fd] == generation;
     }
 
     int count() {

@@ -80,20 +80,6 @@ public final class Ready {
         return woken;
     }
 
-    /** Sets the pairs by hand, for synthetic turns; generation 0 matches any registration. */
-    void fill(List<FdEvent> pairs) {
-        if (pairs.size() > fds.length) {
-            throw new IllegalArgumentException("at most " + fds.length + " pairs per turn");
-        }
-        size = 0;
-        for (FdEvent e : pairs) {
-            fds[size] = e.fd();
-            generations[size] = 0;
-            bits[size] = Interest.encode(e.events());
-            size++;
-        }
-    }
-
     private void check(int i) {
         if (i < 0 || i >= size) {
             throw new IndexOutOfBoundsException("pair " + i + " of " + size);

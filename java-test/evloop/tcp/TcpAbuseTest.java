@@ -139,7 +139,8 @@ class TcpAbuseTest {
                 }
             }
             await("server side closed", 10_000, () -> s.stats().active() == 0);
-            assertEquals(before, TestFds.openFds());
+            int after = TestFds.openFds();
+            assertTrue(after <= before, "no fd leaked: " + before + " before, " + after + " after");
             assertEquals(1001, s.stats().accepted());
         }
     }
@@ -158,7 +159,10 @@ class TcpAbuseTest {
                 assertEquals("round " + i + "\n", c.line());
             }
         }
-        assertEquals(before, TestFds.openFds(), "every server released its fds");
+        // At most as many as before: a leak adds fds, while the JVM may close an unrelated one
+        // (a cleaner releasing an earlier test's socket) meanwhile.
+        int after = TestFds.openFds();
+        assertTrue(after <= before, "every server released its fds: " + before + " before, " + after + " after");
     }
 
     @Test
