@@ -160,7 +160,12 @@ public final class Connection {
         if (state != State.OPEN) {
             return false;
         }
-        out.append(data);
+        ReadBuffer rb = server.readBuffer;
+        if (corked && data == rb.frame) {
+            out.defer(data, rb.buf, rb.address);
+        } else {
+            out.append(data);
+        }
         if (!corked) {
             flush();
         }

@@ -35,6 +35,28 @@ class FramingTest {
     }
 
     @Test
+    void theWordAtATimeScanFindsEveryPositionInBothByteOrders() {
+        for (java.nio.ByteOrder order : new java.nio.ByteOrder[] {java.nio.ByteOrder.LITTLE_ENDIAN, java.nio.ByteOrder.BIG_ENDIAN}) {
+            for (int len = 1; len < 40; len++) {
+                for (int at = 0; at < len; at++) {
+                    ByteBuffer b = ByteBuffer.allocateDirect(len).order(order);
+                    for (int i = 0; i < len; i++) {
+                        // Bytes one above and below '\n' tempt the borrow into false positives.
+                        b.put(i, (byte) (i % 2 == 0 ? 0x0B : 0x09));
+                    }
+                    b.put(at, (byte) '\n');
+                    if (at + 1 < len) {
+                        b.put(at + 1, (byte) '\n');
+                    }
+                    assertEquals(at, Framing.Lines.indexOfNewline(b, 0, len), order + " len " + len + " at " + at);
+                }
+                ByteBuffer none = ByteBuffer.allocate(len).order(order);
+                assertEquals(-1, Framing.Lines.indexOfNewline(none, 0, len));
+            }
+        }
+    }
+
+    @Test
     void rawFramesAreWholeReads() throws Exception {
         assertEquals(5, Framing.raw(64).frameLength(bytes("a\nb\nc")));
     }
