@@ -280,24 +280,39 @@
   (keyword (str/replace (str/lower-case (.name c)) "_" "-")))
 
 (defn- reply!
-  "Sends what a line handler returned, when it is something to send."
-  [^Connection conn x ^Charset cs]
-  (cond (string? x) (.send conn (.getBytes ^String x cs))
+  "Sends what a line handler returned, when it is something to send. The very
+  string the handler was given goes back as the frame's original bytes: no
+  re-encoding, no copy, and byte-exact even where the line was not UTF-8."
+  [^Connection conn x line ^ByteBuffer frame ^Charset cs]
+  (cond (identical? x line) (.send conn frame)
+        (string? x) (.send conn (.getBytes ^String x cs))
         (bytes? x) (.send conn ^bytes x)
         (instance? ByteBuffer x) (.send conn ^ByteBuffer x)
         :else nil))
+
+(defn- string-decoder
+  "Decodes frames to strings through one scratch array, grown as needed: the
+  handler runs on the loop thread only, so one array serves every line."
+  [^Charset cs]
+  (let [scratch (volatile! (byte-array 4096))]
+    (fn [^ByteBuffer b]
+      (let [n (.remaining b)
+            ^bytes a (if (<= n (alength ^bytes @scratch))
+                       @scratch
+                       (vreset! scratch (byte-array (max n (* 2 (alength ^bytes @scratch))))))]
+        (.get b (.position b) a 0 n)
+        (String. a 0 n cs)))))
 
 (defn- tcp-handler
   "The Java handler: looks the Clojure handler up in `handler-ref` on every
   event, so a swap or a redefined var applies to open connections at once."
   ^TcpHandler [handler-ref fmt ^Charset cs]
-  (let [copy (fn ^bytes [^ByteBuffer b]
-               (let [a (byte-array (.remaining b))]
-                 (.get (.duplicate b) a)
-                 a))
-        decode (case fmt
-                 :string (fn [b] (String. ^bytes (copy b) cs))
-                 :bytes copy
+  (let [decode (case fmt
+                 :string (string-decoder cs)
+                 :bytes (fn [^ByteBuffer b]
+                          (let [a (byte-array (.remaining b))]
+                            (.get b (.position b) a 0 (alength a))
+                            a))
                  :buffer identity)]
     (reify TcpHandler
       (onConnect [_ conn]
@@ -305,7 +320,8 @@
         (when-let [f (:on-connect @handler-ref)] (f conn)))
       (onMessage [_ conn frame]
         (when-let [f (:on-line @handler-ref)]
-          (reply! conn (f conn (decode frame)) cs)))
+          (let [line (decode frame)]
+            (reply! conn (f conn line) line frame cs))))
       (onDisconnect [_ conn cause]
         (when-let [f (:on-close @handler-ref)] (f conn (cause->keyword cause))))
       (onWritabilityChanged [_ conn writable]

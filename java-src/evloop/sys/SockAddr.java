@@ -55,6 +55,31 @@ public final class SockAddr {
         buf.putInt(STORAGE, STORAGE);
     }
 
+    /** True if the kernel wrote an IPv4 address, which {@link #ipv4()} and {@link #port()} then read without allocating. */
+    public boolean isIpv4() {
+        return buf.getShort(0) == AF_INET;
+    }
+
+    /** The IPv4 address in network order as an int (valid when {@link #isIpv4()}). */
+    public int ipv4() {
+        return buf.getInt(4);
+    }
+
+    public int port() {
+        return ((buf.get(2) & 0xff) << 8) | (buf.get(3) & 0xff);
+    }
+
+    /** The address for an IPv4 address and port read earlier with {@link #ipv4()} and {@link #port()}. */
+    public static InetSocketAddress ipv4Address(int ipv4, int port) {
+        ByteBuffer b = ByteBuffer.allocate(4).order(java.nio.ByteOrder.nativeOrder());
+        b.putInt(0, ipv4);
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(b.array()), port);
+        } catch (UnknownHostException e) {
+            throw new AssertionError("a raw address of 4 bytes is always valid", e);
+        }
+    }
+
     /** Reads back what the kernel wrote; null for a family other than IPv4 or IPv6. */
     public InetSocketAddress decode() {
         int family = buf.getShort(0);

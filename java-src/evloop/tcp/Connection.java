@@ -6,6 +6,7 @@ import evloop.Interest;
 import evloop.ScheduledTask;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
+import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -37,7 +38,10 @@ public final class Connection {
     private final EventLoop loop;
     private final Native nat = Native.get();
     private final int fd;
-    private final InetSocketAddress peer;
+    /** The peer, built on first use; an IPv4 peer is kept as two ints until then (c10k memory). */
+    private InetSocketAddress peer;
+    private final int peerIpv4;
+    private final int peerPort;
     private final OutputQueue out;
     private final FdHandler reader = this::onReadable;
     private final FdHandler writer = this::onWritable;
@@ -56,11 +60,14 @@ public final class Connection {
     private long framesIn;
     private volatile Object attachment;
 
-    Connection(TcpServer server, int fd, InetSocketAddress peer) {
+    Connection(TcpServer server, int fd, SockAddr addr) {
         this.server = server;
         this.loop = server.loop();
         this.fd = fd;
-        this.peer = peer;
+        boolean v4 = addr.isIpv4();
+        this.peerIpv4 = v4 ? addr.ipv4() : 0;
+        this.peerPort = v4 ? addr.port() : 0;
+        this.peer = v4 ? null : addr.decode();
         this.out = new OutputQueue(server.pool);
     }
 
@@ -69,7 +76,12 @@ public final class Connection {
     }
 
     public InetSocketAddress peer() {
-        return peer;
+        InetSocketAddress p = peer;
+        if (p == null) {
+            p = SockAddr.ipv4Address(peerIpv4, peerPort);
+            peer = p;
+        }
+        return p;
     }
 
     public TcpServer server() {
@@ -123,13 +135,13 @@ public final class Connection {
 
     /** This connection as data. Loop thread (see {@link TcpServer#connections()}). */
     public ConnectionInfo info() {
-        return new ConnectionInfo(fd, peer, bytesIn, bytesOut, framesIn, partialLength, out.size(),
+        return new ConnectionInfo(fd, peer(), bytesIn, bytesOut, framesIn, partialLength, out.size(),
             readPaused, state.name().toLowerCase());
     }
 
     @Override
     public String toString() {
-        return "Connection[fd=" + fd + ", peer=" + peer + ", " + state + "]";
+        return "Connection[fd=" + fd + ", peer=" + peer() + ", " + state + "]";
     }
 
     // ---- loop thread ---------------------------------------------------------------------
@@ -316,13 +328,13 @@ public final class Connection {
     }
 
     private void handlerFailed(String callback, Throwable t) {
-        LOG.log(Level.WARNING, callback + " threw for fd " + fd + " (peer " + peer + "); closing it", t);
+        LOG.log(Level.WARNING, callback + " threw for fd " + fd + " (peer " + peer() + "); closing it", t);
         closeGracefully(DisconnectCause.HANDLER_ERROR);
     }
 
     private void failed(NativeException e) {
         if (!e.isConnectionReset()) {
-            LOG.log(Level.WARNING, "I/O error on fd " + fd + " (peer " + peer + ")", e);
+            LOG.log(Level.WARNING, "I/O error on fd " + fd + " (peer " + peer() + ")", e);
         }
         finish(e.isConnectionReset() ? DisconnectCause.RESET : DisconnectCause.ERROR);
     }

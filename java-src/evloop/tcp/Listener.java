@@ -70,7 +70,7 @@ final class Listener implements FdHandler {
                 exhausted = false;
                 LOG.log(Level.INFO, "accepting again on " + server.localAddress() + ": fds are available");
             }
-            server.accepted(cfd, peer.decode());
+            server.accepted(cfd, peer);
         }
     }
 

@@ -17,7 +17,8 @@ import java.util.ArrayDeque;
  */
 final class OutputQueue {
     private final Pool pool;
-    private final ArrayDeque<Chunk> chunks = new ArrayDeque<>(2);
+    /** Created on first use: most connections of a c10k crowd never queue anything. */
+    private ArrayDeque<Chunk> chunks;
     private long size;
     private ByteBuffer deferred;
     private long deferredAddress;
@@ -50,7 +51,7 @@ final class OutputQueue {
             deferredStart = from;
             deferredEnd = to;
             size = to - from;
-        } else if (deferred == buffer && from == deferredEnd && chunks.isEmpty()) {
+        } else if (deferred == buffer && from == deferredEnd && (chunks == null || chunks.isEmpty())) {
             deferredEnd = to;
             size += to - from;
         } else {
@@ -75,6 +76,9 @@ final class OutputQueue {
         int pos = src.position();
         int remaining = src.remaining();
         while (remaining > 0) {
+            if (chunks == null) {
+                chunks = new ArrayDeque<>(4);
+            }
             Chunk tail = chunks.peekLast();
             if (tail == null || !tail.buf.hasRemaining()) {
                 tail = pool.take();
@@ -106,7 +110,7 @@ final class OutputQueue {
             deferred = null;
         }
         Chunk c;
-        while ((c = chunks.peekFirst()) != null) {
+        while (chunks != null && (c = chunks.peekFirst()) != null) {
             long n = nat.send(fd, c.address + c.sent, c.buf.position() - c.sent);
             if (n == Native.WOULD_BLOCK) {
                 break;
@@ -126,7 +130,7 @@ final class OutputQueue {
     void release() {
         deferred = null;
         Chunk c;
-        while ((c = chunks.pollFirst()) != null) {
+        while (chunks != null && (c = chunks.pollFirst()) != null) {
             pool.give(c);
         }
         size = 0;

@@ -3,6 +3,7 @@ package evloop.tcp;
 import evloop.EventLoop;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
+import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.io.Closeable;
 import java.io.UncheckedIOException;
@@ -163,7 +164,7 @@ public final class TcpServer implements Closeable {
 
     // ---- called by Listener and Connection on the loop thread ----------------------------
 
-    void accepted(int fd, InetSocketAddress peer) {
+    void accepted(int fd, SockAddr peer) {
         if (closing || connections.size() >= maxClients) {
             rejected++;
             Native.get().closeQuietly(fd);
