@@ -18,12 +18,13 @@
   namespace: the loop and the server are values you hold, so reloading it
   loses nothing."
   (:refer-clojure :exclude [run!])
-  (:require [clojure.string :as str])
+  (:require [clojure.string :as str]
+            [evloop.impl.handler :as handler])
   (:import (evloop EventLoop FdEvent FdHandler FdInfo Interest LoopStats
                    ScheduledTask Trigger TurnHandler TurnRecord)
            (evloop.sys NativeException)
-           (evloop.tcp Connection ConnectionInfo DisconnectCause ServerConfig
-                       ServerStats TcpHandler TcpServer)
+           (evloop.tcp Connection ConnectionInfo DisconnectCause Sender ServerConfig
+                       ServerStats TcpHandler TcpServer TcpServer$Balance)
            (java.io Closeable UncheckedIOException)
            (java.net InetSocketAddress)
            (java.nio ByteBuffer)
@@ -225,7 +226,7 @@
   default: it copies every turn's pairs."
   ([loop on?] (trace! loop on? 64))
   ([^EventLoop loop on? n]
-   (.recordTurns loop (if on? (int n) 0)
+   (.recordTurns (.control loop) (if on? (int n) 0)
                  (when on?
                    (reify Consumer
                      (accept [_ t]
@@ -237,7 +238,7 @@
   "The turns recorded since `trace!`, oldest first: `[{:turn n :pairs [[fd #{..}] ..]} ..]`."
   [^EventLoop loop]
   (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv pair (.pairs t))})
-        (.recentTurns loop)))
+        (.recentTurns (.control loop))))
 
 (defn loop-info
   "The loop as data: its registered fds (interest, tables, trigger), counters,
@@ -258,76 +259,28 @@
         :else (.getBytes (str x) cs)))
 
 (defn send!
-  "Sends a string (encoded in the server's charset, UTF-8 unless set), a byte
-  array or a ByteBuffer to `conn`; safe from any thread. False once closing."
-  [^Connection conn x]
+  "Sends a string (encoded in the connection's charset, UTF-8 unless set), a
+  byte array or a ByteBuffer to `conn` (an `evloop.tcp.Sender`: a connection,
+  or evloop.repl's replay stub); safe from any thread. False once closing."
+  [^Sender conn x]
   (if (instance? ByteBuffer x)
     (.send conn ^ByteBuffer x)
-    (.send conn (->bytes x (or (:charset (.attachment conn)) StandardCharsets/UTF_8)))))
+    (.send conn (->bytes x (or (when (instance? Connection conn)
+                                 (:charset (.attachment ^Connection conn)))
+                               StandardCharsets/UTF_8)))))
 
 (defn close-connection!
   "Closes `conn` after flushing its output; `:abort` resets it at once."
   ([^Connection conn] (.close conn))
   ([^Connection conn how] (if (= how :abort) (.abort conn) (.close conn))))
 
-(defn- normalize-handler
+(defn normalize-handler
   "A fn or var is the line handler; a map may hold :on-connect, :on-line,
   :on-close and :on-writable."
   [h]
   (if (map? h) h {:on-line h}))
 
-(defn- cause->keyword [^DisconnectCause c]
-  (keyword (str/replace (str/lower-case (.name c)) "_" "-")))
-
-(defn- reply!
-  "Sends what a line handler returned, when it is something to send. The very
-  string the handler was given goes back as the frame's original bytes: no
-  re-encoding, no copy, and byte-exact even where the line was not UTF-8."
-  [^Connection conn x line ^ByteBuffer frame ^Charset cs]
-  (cond (identical? x line) (.send conn frame)
-        (string? x) (.send conn (.getBytes ^String x cs))
-        (bytes? x) (.send conn ^bytes x)
-        (instance? ByteBuffer x) (.send conn ^ByteBuffer x)
-        :else nil))
-
-(defn- string-decoder
-  "Decodes frames to strings through one scratch array, grown as needed: the
-  handler runs on the loop thread only, so one array serves every line."
-  [^Charset cs]
-  (let [scratch (volatile! (byte-array 4096))]
-    (fn [^ByteBuffer b]
-      (let [n (.remaining b)
-            ^bytes a (if (<= n (alength ^bytes @scratch))
-                       @scratch
-                       (vreset! scratch (byte-array (max n (* 2 (alength ^bytes @scratch))))))]
-        (.get b (.position b) a 0 n)
-        (String. a 0 n cs)))))
-
-(defn- tcp-handler
-  "The Java handler: looks the Clojure handler up in `handler-ref` on every
-  event, so a swap or a redefined var applies to open connections at once."
-  ^TcpHandler [handler-ref fmt ^Charset cs]
-  (let [decode (case fmt
-                 :string (string-decoder cs)
-                 :bytes (fn [^ByteBuffer b]
-                          (let [a (byte-array (.remaining b))]
-                            (.get b (.position b) a 0 (alength a))
-                            a))
-                 :buffer identity)]
-    (reify TcpHandler
-      (onConnect [_ conn]
-        (.attach conn {:charset cs})
-        (when-let [f (:on-connect @handler-ref)] (f conn)))
-      (onMessage [_ conn frame]
-        (when-let [f (:on-line @handler-ref)]
-          (let [line (decode frame)]
-            (reply! conn (f conn line) line frame cs))))
-      (onDisconnect [_ conn cause]
-        (when-let [f (:on-close @handler-ref)] (f conn (cause->keyword cause))))
-      (onWritabilityChanged [_ conn writable]
-        (when-let [f (:on-writable @handler-ref)] (f conn writable))))))
-
-(defrecord Server [^TcpServer tcp handler-ref host port]
+(defrecord Server [^TcpServer tcp handler-ref frame-log host port]
   Closeable
   (close [_] (.close tcp)))
 
@@ -344,16 +297,20 @@
   new code), or a map of :on-line, :on-connect `(fn [conn])`, :on-close
   `(fn [conn cause])`, :on-writable `(fn [conn writable?])`. If :on-line
   returns a string, bytes or ByteBuffer, it is sent back; nil sends nothing.
+  A Java `evloop.tcp.TcpHandler` (e.g. from evloop.blocking) is used as is.
 
   Options: :host (\"127.0.0.1\"), :port (6666), :loop (an EventLoop you run;
-  default a loop and thread of the server's own), :max-line (65536),
+  default a loop and thread of the server's own), :loops (default 1: loops and
+  threads of the server's own) with :balance (:least-loaded or :reuse-port),
+  :max-line (65536),
   :max-clients, :format (:string, :bytes or :buffer, the latter a view valid
   only during the call), :charset (\"UTF-8\"), :low-watermark / :high-watermark
   (bytes), :close-timeout-ms, :no-delay (true)."
-  [handler {:keys [host port loop max-line max-clients format charset
+  [handler {:keys [host port loop loops balance max-line max-clients format charset
                    low-watermark high-watermark close-timeout-ms no-delay]
             :or {host "127.0.0.1" port 6666 max-line 65536 format :string
                  charset "UTF-8" low-watermark (* 256 1024) high-watermark (* 1024 1024)
+                 loops 1 balance :least-loaded
                  close-timeout-ms 5000 no-delay true}}]
   (let [cs (Charset/forName charset)
         handler-ref (atom (normalize-handler handler))
@@ -361,14 +318,16 @@
                       (.host host) (.port (int port)) (.maxLineLength (int max-line))
                       (.watermarks (long low-watermark) (long high-watermark))
                       (.closeTimeout (Duration/ofMillis close-timeout-ms))
-                      (.noDelay (boolean no-delay)))
+                      (.noDelay (boolean no-delay))
+                      (.loops (int loops))
+                      (.balance (TcpServer$Balance/valueOf (str/upper-case (str/replace (name balance) "-" "_")))))
               max-clients (.maxClients (int max-clients)))
-        h (tcp-handler handler-ref format cs)
+        h (if (instance? TcpHandler handler) handler (handler/tcp-handler handler-ref format cs))
         tcp (with-native-errors {:host host :port port}
               (if loop
-                (TcpServer/start ^EventLoop loop cfg h)
-                (TcpServer/start cfg h)))]
-    (->Server tcp handler-ref host (.port ^TcpServer tcp))))
+                (TcpServer/start ^EventLoop loop cfg ^TcpHandler h)
+                (TcpServer/start cfg ^TcpHandler h)))]
+    (->Server tcp handler-ref (atom []) host (.port ^TcpServer tcp))))
 
 (defn stop-server
   "Stops a server: listener first, then connections flush and close. Idempotent."
@@ -379,7 +338,8 @@
   "Replaces a running server's handler (same forms as `start-server`); open
   connections use it from their next line."
   [server handler]
-  (reset! (:handler-ref server) (normalize-handler handler))
+  (swap! (:handler-ref server) (fn [{:keys [record]}]
+                                 (cond-> (normalize-handler handler) record (assoc :record record))))
   server)
 
 (defn server-loop
@@ -410,4 +370,5 @@
              :bytes-in (.bytesIn s) :bytes-out (.bytesOut s) :frames-in (.framesIn s)
              :backpressure-pauses (.backpressurePauses s) :accept-pauses (.acceptPauses s)}
      :connections (connections server)
-     :loop (loop-info (.loop tcp))}))
+     :loop (loop-info (.loop tcp))
+     :loops (mapv (fn [l load] (assoc (loop-info l) :connections load)) (.loops tcp) (.loads tcp))}))

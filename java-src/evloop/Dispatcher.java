@@ -5,7 +5,7 @@ import evloop.sys.Native;
 import java.lang.System.Logger.Level;
 
 /**
- * The default per-turn callback's work: hands each pair to its fd's read-table entry (for IN,
+ * The per-turn callback and the default one's work: hands each pair to its fd's read-table entry (for IN,
  * PRI, RDHUP, HUP or ERR), then its write-table entry (for OUT, or HUP/ERR when the fd has no
  * reader), skipping pairs whose registration was removed or replaced earlier in the turn, and
  * isolating every handler so that an exception reaches the {@link ErrorHandler}, not the loop.
@@ -20,7 +20,9 @@ final class Dispatcher {
     private final EventLoop loop;
     private final FdTable table;
     private volatile ErrorHandler errorHandler = Dispatcher::defaultError;
+    private volatile TurnHandler turnHandler = Dispatcher::defaultTurn;
     private volatile long stale;
+    private volatile long events;
 
     Dispatcher(EventLoop loop, FdTable table) {
         this.loop = loop;
@@ -29,6 +31,28 @@ final class Dispatcher {
 
     long stale() {
         return stale;
+    }
+
+    long events() {
+        return events;
+    }
+
+    void setTurnHandler(TurnHandler handler) {
+        this.turnHandler = handler == null ? Dispatcher::defaultTurn : handler;
+    }
+
+    private static void defaultTurn(EventLoop loop, Ready ready) {
+        loop.dispatch(ready);
+    }
+
+    /** Hands one turn's pairs to the per-turn callback, isolating what it throws. */
+    void turn(Ready ready) {
+        events += ready.size();
+        try {
+            turnHandler.onTurn(loop, ready);
+        } catch (Throwable t) {
+            report(-1, t);
+        }
     }
 
     void setErrorHandler(ErrorHandler handler) {
@@ -63,6 +87,15 @@ final class Dispatcher {
             h.handle(fd, Interest.decode(bits));
         } catch (Throwable t) {
             report(fd, t);
+        }
+    }
+
+    /** Runs a task or timer, sending what it throws to the error handler. */
+    void guarded(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            report(-1, t);
         }
     }
 

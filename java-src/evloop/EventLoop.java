@@ -36,18 +36,16 @@ public final class EventLoop implements AutoCloseable {
     private final Dispatcher dispatcher;
     private final Ready ready;
     private final TimerQueue timers = new TimerQueue();
+    private final LoopControl control = new LoopControl(this);
     private final LoopOwner owner = new LoopOwner();
     private final AtomicLong timerSequence = new AtomicLong();
 
-    private volatile TurnHandler turnHandler = EventLoop::dispatchTurn;
     private volatile boolean stopRequested;
     private volatile boolean closed;
     private volatile boolean releaseOnExit;
-    private volatile TurnLog turnLog;
 
     // Written by the loop thread only and read from anywhere: volatile is enough.
     private volatile long turns;
-    private volatile long events;
     private volatile long tasksRun;
     private volatile long timersFired;
 
@@ -81,30 +79,16 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    // ---- the tables --------------------------------------------------------------------
-
-    @FunctionalInterface
-    private interface TableChange {
-        void apply() throws NativeException;
-    }
-
-    private void change(TableChange c) {
-        checkOwner();
-        try {
-            c.apply();
-        } catch (NativeException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** Puts {@code handler} in the read table for {@code fd} (null: takes it out); watches IN and RDHUP. */
     public void onReadable(int fd, FdHandler handler) {
-        change(() -> table.setReader(fd, handler));
+        checkOwner();
+        table.setReader(fd, handler);
     }
 
     /** Puts {@code handler} in the write table for {@code fd} (null: takes it out); watches OUT. */
     public void onWritable(int fd, FdHandler handler) {
-        change(() -> table.setWriter(fd, handler));
+        checkOwner();
+        table.setWriter(fd, handler);
     }
 
     /** Takes {@code fd} out of the read table; the write table keeps its entry. */
@@ -119,12 +103,14 @@ public final class EventLoop implements AutoCloseable {
 
     /** Sets how {@code fd} is reported (level-triggered unless set). */
     public void setTrigger(int fd, Trigger trigger) {
-        change(() -> table.setTrigger(fd, trigger));
+        checkOwner();
+        table.setTrigger(fd, trigger);
     }
 
     /** Re-enables a one-shot fd after its event fired. */
     public void rearm(int fd) {
-        change(() -> table.rearm(fd));
+        checkOwner();
+        table.rearm(fd);
     }
 
     /**
@@ -132,7 +118,8 @@ public final class EventLoop implements AutoCloseable {
      * for it still pending in this turn are then dropped, even if the number is reused.
      */
     public void remove(int fd) {
-        change(() -> table.remove(fd));
+        checkOwner();
+        table.remove(fd);
     }
 
     /** The registered fds as data. From another thread while the loop runs, this asks the loop. */
@@ -140,20 +127,14 @@ public final class EventLoop implements AutoCloseable {
         return call(table::snapshot);
     }
 
-    // ---- the per-turn callback ---------------------------------------------------------
-
     /** Replaces the per-turn callback; {@code null} restores the default, {@link #dispatch(Ready)}. */
     public void setTurnHandler(TurnHandler handler) {
-        this.turnHandler = handler == null ? EventLoop::dispatchTurn : handler;
+        dispatcher.setTurnHandler(handler);
     }
 
     /** Replaces the error handler; {@code null} restores the default (log, remove and close the fd). */
     public void setErrorHandler(ErrorHandler handler) {
         dispatcher.setErrorHandler(handler);
-    }
-
-    private static void dispatchTurn(EventLoop loop, Ready ready) {
-        loop.dispatch(ready);
     }
 
     /**
@@ -166,14 +147,16 @@ public final class EventLoop implements AutoCloseable {
         dispatcher.dispatch(r);
     }
 
-    // ---- turns -------------------------------------------------------------------------
-
     /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
     public void run() {
         acquire();
         try {
             while (!stopRequested && !closed) {
-                turn(-1);
+                if (control.isPaused()) {
+                    control.pausedTurn(tasks);
+                } else {
+                    turn(-1);
+                }
             }
         } finally {
             release();
@@ -186,12 +169,7 @@ public final class EventLoop implements AutoCloseable {
      * Returns the number of pairs. Handy for stepping the loop from a REPL or a test.
      */
     public int runOnce(int timeoutMillis) {
-        acquire();
-        try {
-            return turn(timeoutMillis);
-        } finally {
-            release();
-        }
+        return asOwner(() -> turn(timeoutMillis));
     }
 
     private int turn(int timeoutMillis) {
@@ -202,28 +180,60 @@ public final class EventLoop implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         turns++;
+        control.watch.turnStarted();
         if (ready.fill(epoll, n, tasks.fd())) {
             tasks.drainWakeup();
         }
         if (ready.size() > 0) {
             handleTurn();
         }
-        timersFired += timers.runDue(System.nanoTime(), t -> guarded(t.task));
-        tasksRun += tasks.runQueued(this::guarded);
+        int fired = timers.runDue(System.nanoTime(), t -> dispatcher.guarded(t.task));
+        timersFired += fired;
+        int ran = runQueuedTasks();
+        control.watch.turnEnded(n == 0 && fired == 0 && ran == 0);
         return ready.size();
     }
 
-    private void handleTurn() {
-        events += ready.size();
-        TurnLog log = turnLog;
-        if (log != null) {
-            log.record(turns, ready);
-        }
+    int runQueuedTasks() {
+        int ran = tasks.runQueued(dispatcher::guarded);
+        tasksRun += ran;
+        return ran;
+    }
+
+    /** One real turn for {@link #step}, returning its pairs. */
+    List<FdEvent> steppedTurn(int timeoutMillis) {
+        turn(timeoutMillis);
+        return ready.copy();
+    }
+
+    /** Synthetic pairs through the per-turn callback, for {@link LoopControl#inject}; loop thread. */
+    void injectTurn(List<FdEvent> pairs) {
+        ready.fill(pairs, table);
+        handleTurn();
+    }
+
+    /** The loop's REPL-level controls: pause and step, inject, turn recording, the watchdog. */
+    public LoopControl control() {
+        return control;
+    }
+
+    void wake() {
+        tasks.wake();
+    }
+
+    /** Runs {@code body} as the loop's owner on the calling thread, for stepping a loop nobody runs. */
+    <T> T asOwner(Supplier<T> body) {
+        acquire();
         try {
-            turnHandler.onTurn(this, ready);
-        } catch (Throwable t) {
-            dispatcher.report(-1, t);
+            return body.get();
+        } finally {
+            release();
         }
+    }
+
+    private void handleTurn() {
+        control.recordTurn(turns, ready);
+        dispatcher.turn(ready);
     }
 
     /** How long this turn may block: not at all with work queued, never past the next timer. */
@@ -237,16 +247,6 @@ public final class EventLoop implements AutoCloseable {
         }
         return requested < 0 ? timer : Math.min(requested, timer);
     }
-
-    private void guarded(Runnable r) {
-        try {
-            r.run();
-        } catch (Throwable t) {
-            dispatcher.report(-1, t);
-        }
-    }
-
-    // ---- other threads -----------------------------------------------------------------
 
     /** True while some thread is inside {@link #run()} or {@link #runOnce(int)}. */
     public boolean isRunning() {
@@ -273,31 +273,24 @@ public final class EventLoop implements AutoCloseable {
         if (owner.isCurrent()) {
             timers.add(t);
         } else {
-            execute(() -> timers.add(t));
+            if (closed) {
+                throw new RejectedExecutionException("event loop is closed");
+            }
+            timers.offer(t);
+            tasks.wake();
         }
         return t;
     }
 
-    /**
-     * Records the pairs of the last {@code capacity} turns (0 turns recording off), telling
-     * {@code listener} (may be null) of each. Costs a copy of every turn's pairs while on.
-     */
-    public void recordTurns(int capacity, Consumer<TurnRecord> listener) {
-        this.turnLog = capacity <= 0 ? null : new TurnLog(capacity, listener);
-    }
-
-    /** The recorded turns, oldest first; empty unless {@link #recordTurns} is on. */
-    public List<TurnRecord> recentTurns() {
-        TurnLog log = turnLog;
-        return log == null ? List.of() : log.turns();
+    Thread ownerThread() {
+        return owner.thread();
     }
 
     /** Counters, readable from any thread. */
     public LoopStats stats() {
-        return new LoopStats(turns, events, dispatcher.stale(), tasks.wakeups(), tasksRun, timersFired, table.count());
+        return new LoopStats(turns, dispatcher.events(), dispatcher.stale(), tasks.wakeups(), tasksRun, timersFired,
+            table.count(), control.watch.stalls(), control.watch.spins());
     }
-
-    // ---- life cycle --------------------------------------------------------------------
 
     /**
      * Makes the current (or next) {@link #run()} return after its turn. Called from another
@@ -341,6 +334,7 @@ public final class EventLoop implements AutoCloseable {
             return;
         }
         closed = true;
+        control.close();
         try {
             epoll.close();
             tasks.close();
@@ -386,7 +380,13 @@ public final class EventLoop implements AutoCloseable {
             return q.get();
         }
         CompletableFuture<T> f = new CompletableFuture<>();
-        execute(() -> f.complete(q.get()));
+        execute(() -> {
+            try {
+                f.complete(q.get());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
         try {
             return f.get(5, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -3,6 +3,7 @@ package evloop;
 import evloop.sys.Epoll;
 import evloop.sys.Errno;
 import evloop.sys.NativeException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -44,49 +45,61 @@ final class FdTable {
         return fd < writers.length ? writers[fd] : null;
     }
 
-    void setReader(int fd, FdHandler h) throws NativeException {
+    void setReader(int fd, FdHandler h) {
         ensure(fd);
         set(readers, fd, h);
     }
 
-    void setWriter(int fd, FdHandler h) throws NativeException {
+    void setWriter(int fd, FdHandler h) {
         ensure(fd);
         set(writers, fd, h);
     }
 
     /** Sets one table's entry and syncs epoll, restoring the entry if the kernel refuses. */
-    private void set(FdHandler[] table, int fd, FdHandler h) throws NativeException {
+    private void set(FdHandler[] table, int fd, FdHandler h) {
         FdHandler old = table[fd];
         table[fd] = h;
         try {
             sync(fd);
         } catch (NativeException e) {
             table[fd] = old;
-            throw e;
+            throw new UncheckedIOException(e);
         }
     }
 
-    void setTrigger(int fd, Trigger t) throws NativeException {
+    void setTrigger(int fd, Trigger t) {
         ensure(fd);
         triggers[fd] = t;
-        sync(fd);
+        unchecked(fd);
     }
 
     /** Drops fd from both tables and from epoll; a no-op for an fd that is in neither. */
-    void remove(int fd) throws NativeException {
+    void remove(int fd) {
         if (fd >= readers.length) {
             return;
         }
         readers[fd] = null;
         writers[fd] = null;
         triggers[fd] = null;
-        sync(fd);
+        unchecked(fd);
+    }
+
+    private void unchecked(int fd) {
+        try {
+            sync(fd);
+        } catch (NativeException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Registers a one-shot fd again with the same interest, after its event fired. */
-    void rearm(int fd) throws NativeException {
+    void rearm(int fd) {
         if (fd < registered.length && registered[fd] != 0) {
-            epoll.modify(fd, registered[fd], data(fd));
+            try {
+                epoll.modify(fd, registered[fd], data(fd));
+            } catch (NativeException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
@@ -94,6 +107,11 @@ final class FdTable {
     boolean isCurrent(int fd, int generation) {
         return fd >= 0 && fd < registered.length && registered[fd] != 0
             && generations[fd] == generation;
+    }
+
+    /** The generation of fd's current registration, 0 if it has none. */
+    int generation(int fd) {
+        return fd >= 0 && fd < registered.length && registered[fd] != 0 ? generations[fd] : 0;
     }
 
     int count() {

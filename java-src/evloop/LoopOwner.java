@@ -14,6 +14,10 @@ final class LoopOwner {
         return owner.get() == Thread.currentThread();
     }
 
+    Thread thread() {
+        return owner.get();
+    }
+
     boolean isRunning() {
         return owner.get() != null;
     }

@@ -10,6 +10,8 @@ package evloop;
  * @param tasks      tasks run from {@link EventLoop#execute}
  * @param timers     timers fired
  * @param registered fds currently registered
+ * @param stalls     turns the watchdog saw run longer than its threshold
+ * @param spins      episodes of turning without events or work faster than the watchdog's limit
  */
 public record LoopStats(long turns, long events, long stale, long wakeups, long tasks,
-                        long timers, int registered) {}
+                        long timers, int registered, long stalls, long spins) {}

@@ -80,6 +80,20 @@ public final class Ready {
         return woken;
     }
 
+    /** Sets synthetic pairs, each tagged with its fd's current registration so dispatch accepts it. */
+    void fill(List<FdEvent> pairs, FdTable table) {
+        if (pairs.size() > fds.length) {
+            throw new IllegalArgumentException("at most " + fds.length + " pairs per turn");
+        }
+        size = 0;
+        for (FdEvent e : pairs) {
+            fds[size] = e.fd();
+            generations[size] = table.generation(e.fd());
+            bits[size] = Interest.encode(e.events());
+            size++;
+        }
+    }
+
     private void check(int i) {
         if (i < 0 || i >= size) {
             throw new IndexOutOfBoundsException("pair " + i + " of " + size);

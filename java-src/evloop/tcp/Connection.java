@@ -29,12 +29,13 @@ import java.util.concurrent.TimeUnit;
  * thread they are handed to it through {@code execute}, preserving each thread's order.
  * Everything else here runs on the loop thread.
  */
-public final class Connection {
+public final class Connection implements Sender {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
 
     private enum State { OPEN, CLOSING, CLOSED }
 
     private final TcpServer server;
+    private final Shard shard;
     private final EventLoop loop;
     private final Native nat = Native.get();
     private final int fd;
@@ -60,15 +61,15 @@ public final class Connection {
     private long framesIn;
     private volatile Object attachment;
 
-    Connection(TcpServer server, int fd, SockAddr addr) {
-        this.server = server;
-        this.loop = server.loop();
+    Connection(Shard shard, int fd, boolean v4, int ipv4, int port, InetSocketAddress v6) {
+        this.server = shard.server;
+        this.shard = shard;
+        this.loop = shard.loop;
         this.fd = fd;
-        boolean v4 = addr.isIpv4();
-        this.peerIpv4 = v4 ? addr.ipv4() : 0;
-        this.peerPort = v4 ? addr.port() : 0;
-        this.peer = v4 ? null : addr.decode();
-        this.out = new OutputQueue(server.pool);
+        this.peerIpv4 = ipv4;
+        this.peerPort = port;
+        this.peer = v4 ? null : v6;
+        this.out = new OutputQueue(shard.pool);
     }
 
     public int fd() {
@@ -108,6 +109,7 @@ public final class Connection {
     }
 
     /** Queues {@code data}'s remaining bytes (copied; the buffer is not changed). Returns false once closing. */
+    @Override
     public boolean send(ByteBuffer data) {
         if (loop.inLoop()) {
             return sendOnLoop(data);
@@ -118,6 +120,7 @@ public final class Connection {
     }
 
     /** Queues {@code data} (not copied when sent from another thread: do not change it afterwards). */
+    @Override
     public boolean send(byte[] data) {
         ByteBuffer wrapped = ByteBuffer.wrap(data);
         return loop.inLoop() ? sendOnLoop(wrapped) : onLoop(() -> sendOnLoop(wrapped));
@@ -172,7 +175,7 @@ public final class Connection {
         if (state != State.OPEN) {
             return false;
         }
-        ReadBuffer rb = server.readBuffer;
+        ReadBuffer rb = shard.readBuffer;
         if (corked && data == rb.frame) {
             out.defer(data, rb.buf, rb.address);
         } else {
@@ -185,7 +188,7 @@ public final class Connection {
     }
 
     private void onReadable(int fd, Set<Interest> events) {
-        ReadBuffer rb = server.readBuffer;
+        ReadBuffer rb = shard.readBuffer;
         ByteBuffer buf = rb.buf;
         // A few rounds at most, so one fast sender cannot starve the other connections.
         for (int round = 0; round < 4 && state == State.OPEN && !readPaused; round++) {
@@ -209,7 +212,7 @@ public final class Connection {
                 return;
             }
             bytesIn += n;
-            server.countIn(n);
+            shard.bytesIn += n;
             buf.limit(start + (int) n).position(0);
             corked = true;
             try {
@@ -242,7 +245,7 @@ public final class Connection {
             buf.position(start + length);
             frame.clear().position(start).limit(start + length);
             framesIn++;
-            server.countFrame();
+            shard.framesIn++;
             try {
                 server.handler().onMessage(this, frame);
             } catch (Throwable t) {
@@ -277,7 +280,7 @@ public final class Connection {
             try {
                 long n = out.writeTo(nat, fd);
                 bytesOut += n;
-                server.countOut(n);
+                shard.bytesOut += n;
             } catch (NativeException e) {
                 failed(e);
                 return;
@@ -292,7 +295,7 @@ public final class Connection {
             if (!readPaused && out.size() > server.highWatermark) {
                 readPaused = true;
                 loop.offReadable(fd);
-                server.countPause();
+                shard.pauses++;
                 writabilityChanged(false);
             } else if (readPaused && out.size() <= server.lowWatermark) {
                 readPaused = false;
@@ -387,20 +390,7 @@ public final class Connection {
             out.release();
             partial = null;
             partialLength = 0;
-            server.connectionClosed(this, cause);
-        }
-    }
-
-    /** The server's shared read buffer (capacity: max frame + one read) and a reusable frame view of it. */
-    static final class ReadBuffer {
-        final ByteBuffer buf;
-        final long address;
-        final ByteBuffer frame;
-
-        ReadBuffer(int capacity) {
-            buf = Native.allocate(capacity);
-            address = Native.address(buf);
-            frame = buf.duplicate();
+            shard.connectionClosed(this, cause);
         }
     }
 }

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 final class Listener implements FdHandler {
     private static final System.Logger LOG = System.getLogger(Listener.class.getName());
 
-    private final TcpServer server;
+    private final Shard shard;
     private final EventLoop loop;
     private final int fd;
     private final int batch;
@@ -31,9 +31,9 @@ final class Listener implements FdHandler {
     private boolean exhausted;
     private boolean closed;
 
-    Listener(TcpServer server, int fd, int batch, long retryNanos) {
-        this.server = server;
-        this.loop = server.loop();
+    Listener(Shard shard, int fd, int batch, long retryNanos) {
+        this.shard = shard;
+        this.loop = shard.loop;
         this.fd = fd;
         this.batch = batch;
         this.retryNanos = retryNanos;
@@ -68,14 +68,14 @@ final class Listener implements FdHandler {
             }
             if (exhausted) {
                 exhausted = false;
-                LOG.log(Level.INFO, "accepting again on " + server.localAddress() + ": fds are available");
+                LOG.log(Level.INFO, "accepting again on " + shard.server.localAddress() + ": fds are available");
             }
-            server.accepted(cfd, peer);
+            shard.accepted(cfd, peer);
         }
     }
 
     private void pause(NativeException e) {
-        server.countAcceptPause();
+        shard.acceptPauses++;
         loop.offReadable(fd);
         loop.schedule(retryNanos, TimeUnit.NANOSECONDS, () -> {
             if (!closed) {
@@ -85,7 +85,7 @@ final class Listener implements FdHandler {
         if (!exhausted) {
             exhausted = true;
             // Logged after the pause is in place: without fds the logger may fail too.
-            LOG.log(Level.WARNING, "out of file descriptors (" + e.errnoName() + ") on " + server.localAddress()
+            LOG.log(Level.WARNING, "out of file descriptors (" + e.errnoName() + ") on " + shard.server.localAddress()
                 + ": accepting pauses and retries every " + TimeUnit.NANOSECONDS.toMillis(retryNanos)
                 + " ms until fds are free; clients wait in the backlog");
         }

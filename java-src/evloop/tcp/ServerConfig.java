@@ -19,6 +19,20 @@ public final class ServerConfig {
     Duration closeTimeout = Duration.ofSeconds(5);
     int acceptBatch = 256;
     Duration acceptRetry = Duration.ofMillis(100);
+    int loops = 1;
+    TcpServer.Balance balance = TcpServer.Balance.LEAST_LOADED;
+
+    /** Loops (and threads) of a server started with loops of its own; default 1. */
+    public ServerConfig loops(int n) {
+        this.loops = n;
+        return this;
+    }
+
+    /** How a server on several loops spreads connections; default least-loaded. */
+    public ServerConfig balance(TcpServer.Balance balance) {
+        this.balance = balance;
+        return this;
+    }
 
     /** Address to bind; default 127.0.0.1. */
     public ServerConfig host(String host) {

@@ -1,9 +1,8 @@
 package evloop.tcp;
 
 import evloop.EventLoop;
-import evloop.sys.Native;
+import evloop.EventLoopGroup;
 import evloop.sys.NativeException;
-import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.io.Closeable;
 import java.io.UncheckedIOException;
@@ -12,58 +11,48 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
- * A TCP server on an {@link EventLoop}: a listener, its connections and a {@link TcpHandler}.
+ * A TCP server on event loops: listeners, connections and a {@link TcpHandler}.
  *
- * <p>{@link #start(ServerConfig, TcpHandler)} gives the server a loop and a thread of its own;
- * {@link #start(EventLoop, ServerConfig, TcpHandler)} puts it on a loop the caller runs. The
- * handler can be replaced while the server runs ({@link #setHandler}); open connections use
- * the new one from their next event. {@link #close()} is idempotent and synchronous.
+ * <p>{@link #start(ServerConfig, TcpHandler)} gives the server loops and threads of its own
+ * ({@link ServerConfig#loops}); {@link #start(EventLoop, ServerConfig, TcpHandler)} and
+ * {@link #start(EventLoopGroup, ServerConfig, TcpHandler)} put it on loops the caller owns.
+ * On several loops, either one listener hands each new connection to the loop with the fewest
+ * ({@link Balance#LEAST_LOADED}: even spread, one accept path) or every loop has its own
+ * SO_REUSEPORT listener ({@link Balance#REUSE_PORT}: the kernel spreads by connection hash, no
+ * hand-off, but no regard for load). The handler can be replaced while the server runs
+ * ({@link #setHandler}); {@link #close()} is idempotent and synchronous.
  */
 public final class TcpServer implements Closeable {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
-    private static final int READ_SIZE = 64 * 1024;
 
-    private final EventLoop loop;
-    private final boolean ownsLoop;
-    private final Listener listener;
+    /** How a server on several loops spreads connections over them. */
+    public enum Balance { LEAST_LOADED, REUSE_PORT }
+
+    private final Shard[] shards;
+    private final EventLoopGroup ownedGroup;
     private final InetSocketAddress localAddress;
-    private final Set<Connection> connections = new HashSet<>();
-    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    private final AtomicInteger active = new AtomicInteger();
     private final int maxClients;
-    private final boolean noDelay;
-    private Thread thread;
     private volatile TcpHandler handler;
-    private boolean closing;
     private volatile boolean closeStarted;
 
+    final boolean noDelay;
     final Framing framing;
     final long highWatermark;
     final long lowWatermark;
     final long closeTimeoutNanos;
-    final Connection.ReadBuffer readBuffer;
-    final OutputQueue.Pool pool = new OutputQueue.Pool(32 * 1024, 256);
 
-    // Written on the loop thread only; read from anywhere.
-    private volatile long accepted;
-    private volatile int active;
-    private volatile long rejected;
-    private volatile long bytesIn;
-    private volatile long bytesOut;
-    private volatile long framesIn;
-    private volatile long pauses;
-    private volatile long acceptPauses;
-
-    private TcpServer(EventLoop loop, boolean ownsLoop, ServerConfig cfg, TcpHandler handler) throws NativeException {
-        this.loop = loop;
-        this.ownsLoop = ownsLoop;
+    private TcpServer(List<EventLoop> loops, EventLoopGroup owned, ServerConfig cfg, TcpHandler handler)
+            throws NativeException {
+        this.ownedGroup = owned;
         this.handler = handler;
         this.framing = cfg.framing;
         this.maxClients = cfg.maxClients;
@@ -71,57 +60,87 @@ public final class TcpServer implements Closeable {
         this.highWatermark = cfg.highWatermark;
         this.lowWatermark = cfg.lowWatermark;
         this.closeTimeoutNanos = cfg.closeTimeout.toNanos();
-        this.readBuffer = new Connection.ReadBuffer(cfg.framing.maxFrameLength() + READ_SIZE);
+        this.shards = new Shard[loops.size()];
+        for (int i = 0; i < shards.length; i++) {
+            shards[i] = new Shard(this, loops.get(i));
+        }
         InetSocketAddress bindTo;
         try {
             bindTo = new InetSocketAddress(InetAddress.getByName(cfg.host), cfg.port);
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("unknown host: " + cfg.host, e);
         }
-        int fd = Sockets.get().listen(bindTo, cfg.backlog, cfg.reusePort);
+        boolean perLoop = cfg.balance == Balance.REUSE_PORT && shards.length > 1;
+        InetSocketAddress bound = null;
         try {
-            this.localAddress = Sockets.get().localAddress(fd);
-            this.listener = new Listener(this, fd, cfg.acceptBatch, cfg.acceptRetry.toNanos());
-            listener.start();
+            for (int i = 0; i < (perLoop ? shards.length : 1); i++) {
+                InetSocketAddress at = bound == null ? bindTo : new InetSocketAddress(bound.getAddress(), bound.getPort());
+                int fd = Sockets.get().listen(at, cfg.backlog, perLoop || cfg.reusePort);
+                Listener l = new Listener(shards[i], fd, cfg.acceptBatch, cfg.acceptRetry.toNanos());
+                shards[i].listener = l;
+                if (bound == null) {
+                    bound = Sockets.get().localAddress(fd);
+                }
+                Shard s = shards[i];
+                s.loop.call(() -> {
+                    l.start();
+                    return null;
+                });
+            }
         } catch (NativeException | RuntimeException e) {
-            Native.get().closeQuietly(fd);
+            for (Shard s : shards) {
+                if (s.listener != null) {
+                    s.loop.call(() -> {
+                        s.listener.close();
+                        return null;
+                    });
+                }
+            }
+            throw e;
+        }
+        this.localAddress = bound;
+    }
+
+    private static TcpServer create(List<EventLoop> loops, EventLoopGroup owned, ServerConfig cfg, TcpHandler h) {
+        try {
+            return new TcpServer(loops, owned, cfg, h);
+        } catch (NativeException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts a server on {@code cfg.loops} loops and threads of its own (named {@code evloop-<port>-i}). */
+    public static TcpServer start(ServerConfig cfg, TcpHandler handler) {
+        EventLoopGroup group = EventLoopGroup.start(cfg.loops, "evloop-" + cfg.port);
+        try {
+            return create(group.loops(), group, cfg, handler);
+        } catch (RuntimeException e) {
+            group.close();
             throw e;
         }
     }
 
-    /** Starts a server with a loop and a thread of its own (named {@code evloop-<port>}). */
-    public static TcpServer start(ServerConfig cfg, TcpHandler handler) {
-        EventLoop loop = EventLoop.open();
-        TcpServer server;
-        try {
-            server = new TcpServer(loop, true, cfg, handler);
-        } catch (NativeException | RuntimeException e) {
-            loop.close();
-            throw e instanceof NativeException ? new UncheckedIOException((NativeException) e) : (RuntimeException) e;
-        }
-        server.thread = new Thread(loop::run, "evloop-" + server.port());
-        server.thread.start();
-        // Return only once the loop runs, so that close() right after start() finds it running
-        // and hands its work to the loop instead of racing the thread's first turn.
-        while (!loop.isRunning() && server.thread.isAlive()) {
-            Thread.onSpinWait();
-        }
-        return server;
-    }
-
     /** Starts a server on {@code loop}, which the caller runs (it may be running already). */
     public static TcpServer start(EventLoop loop, ServerConfig cfg, TcpHandler handler) {
-        return loop.call(() -> {
-            try {
-                return new TcpServer(loop, false, cfg, handler);
-            } catch (NativeException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        return create(List.of(loop), null, cfg, handler);
     }
 
+    /** Starts a server on every loop of {@code group}, which the caller owns and closes. */
+    public static TcpServer start(EventLoopGroup group, ServerConfig cfg, TcpHandler handler) {
+        return create(group.loops(), null, cfg, handler);
+    }
+
+    /** The first (for a one-loop server, the only) loop. */
     public EventLoop loop() {
-        return loop;
+        return shards[0].loop;
+    }
+
+    public List<EventLoop> loops() {
+        List<EventLoop> out = new ArrayList<>(shards.length);
+        for (Shard s : shards) {
+            out.add(s.loop);
+        }
+        return out;
     }
 
     public InetSocketAddress localAddress() {
@@ -143,95 +162,92 @@ public final class TcpServer implements Closeable {
     }
 
     public ServerStats stats() {
-        return new ServerStats(accepted, active, rejected, bytesIn, bytesOut, framesIn, pauses, acceptPauses);
+        long accepted = 0, rejected = 0, in = 0, out = 0, frames = 0, pauses = 0, acceptPauses = 0;
+        for (Shard s : shards) {
+            accepted += s.accepted;
+            rejected += s.rejected;
+            in += s.bytesIn;
+            out += s.bytesOut;
+            frames += s.framesIn;
+            pauses += s.pauses;
+            acceptPauses += s.acceptPauses;
+        }
+        return new ServerStats(accepted, active.get(), rejected, in, out, frames, pauses, acceptPauses);
     }
 
-    /** The open connections, as data (asks the loop thread). */
+    /** Open connections per loop, in loop order: how the connections are spread. */
+    public List<Integer> loads() {
+        List<Integer> out = new ArrayList<>(shards.length);
+        for (Shard s : shards) {
+            out.add(s.load.get());
+        }
+        return out;
+    }
+
+    /** The open connections, as data (asks each loop thread). */
     public List<ConnectionInfo> connections() {
-        return loop.call(() -> {
-            List<ConnectionInfo> out = new ArrayList<>(connections.size());
-            for (Connection c : connections) {
-                out.add(c.info());
-            }
-            return out;
-        });
+        return collect(c -> c.info());
     }
 
-    /** The open connections themselves, to send to (asks the loop thread). */
+    /** The open connections themselves, to send to (asks each loop thread). */
     public List<Connection> openConnections() {
-        return loop.call(() -> new ArrayList<>(connections));
+        return collect(c -> c);
     }
 
-    // ---- called by Listener and Connection on the loop thread ----------------------------
-
-    void accepted(int fd, SockAddr peer) {
-        if (closing || connections.size() >= maxClients) {
-            rejected++;
-            Native.get().closeQuietly(fd);
-            return;
+    private <T> List<T> collect(Function<Connection, T> f) {
+        List<T> out = new ArrayList<>();
+        for (Shard s : shards) {
+            out.addAll(s.loop.call(() -> {
+                List<T> part = new ArrayList<>();
+                for (Connection c : s.connections()) {
+                    part.add(f.apply(c));
+                }
+                return part;
+            }));
         }
-        if (noDelay) {
-            try {
-                Sockets.get().setNoDelay(fd, true);
-            } catch (NativeException e) {
-                LOG.log(Level.DEBUG, "TCP_NODELAY failed on fd " + fd, e);
+        return out;
+    }
+
+    // ---- called by shards, on their loop threads -----------------------------------------
+
+    /** Counts a new connection against max clients; false if it is over the limit. */
+    boolean admit() {
+        if (active.incrementAndGet() > maxClients) {
+            active.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void released() {
+        active.decrementAndGet();
+    }
+
+    Shard leastLoaded(Shard accepting) {
+        Shard best = accepting;
+        for (Shard s : shards) {
+            if (s.load.get() < best.load.get()) {
+                best = s;
             }
         }
-        Connection c = new Connection(this, fd, peer);
-        connections.add(c);
-        accepted++;
-        active = connections.size();
-        c.start();
-    }
-
-    void connectionClosed(Connection c, DisconnectCause cause) {
-        connections.remove(c);
-        active = connections.size();
-        try {
-            handler.onDisconnect(c, cause);
-        } catch (Throwable t) {
-            LOG.log(Level.WARNING, "onDisconnect threw for " + c, t);
-        }
-        if (closing && connections.isEmpty()) {
-            drained.complete(null);
-        }
-    }
-
-    void countIn(long n) {
-        bytesIn += n;
-    }
-
-    void countOut(long n) {
-        bytesOut += n;
-    }
-
-    void countFrame() {
-        framesIn++;
-    }
-
-    void countPause() {
-        pauses++;
-    }
-
-    void countAcceptPause() {
-        acceptPauses++;
+        return best;
     }
 
     // ---- stopping ------------------------------------------------------------------------
 
-    /** Waits until a server with a loop of its own has stopped; returns at once for one on a caller's loop. */
+    /** Waits until a server with loops of its own has stopped; returns at once for one on a caller's loops. */
     public void join() throws InterruptedException {
-        if (thread != null) {
-            thread.join();
+        if (ownedGroup != null) {
+            ownedGroup.join();
         }
     }
 
     /**
-     * Stops the server: closes the listener first (the port is free for an immediate re-bind),
+     * Stops the server: closes the listeners first (the port is free for an immediate re-bind),
      * lets every connection flush its output within the close timeout, resets the rest, and
-     * stops and closes the loop if the server owns it. Idempotent; returns when all fds are
-     * released. Called on the loop thread (from a handler), it cannot wait for flushing, so
-     * connections with output still queued are reset.
+     * stops and closes the loops if the server owns them. Idempotent; returns when all fds are
+     * released. Called on a loop thread (from a handler), it cannot wait for that loop to
+     * flush, so its connections with output still queued are reset.
      */
     @Override
     public void close() {
@@ -242,51 +258,37 @@ public final class TcpServer implements Closeable {
             }
             closeStarted = true;
         }
-        if (loop.inLoop() || !loop.isRunning()) {
-            shutdown(true);
-        } else {
-            loop.execute(() -> shutdown(false));
-            awaitDrained();
-        }
-        if (ownsLoop) {
-            loop.close();
-            if (thread != null && thread != Thread.currentThread()) {
-                try {
-                    thread.join(TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 5000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-    }
-
-    private void shutdown(boolean now) {
-        closing = true;
-        listener.close();
-        for (Connection c : new ArrayList<>(connections)) {
-            if (now) {
-                c.abortNow(DisconnectCause.SERVER_STOP);
+        for (Shard s : shards) {
+            if (s.loop.inLoop() || !s.loop.isRunning()) {
+                s.shutdown(true);
             } else {
-                c.closeGracefully(DisconnectCause.SERVER_STOP);
+                s.loop.execute(() -> s.shutdown(false));
             }
         }
-        if (connections.isEmpty()) {
-            drained.complete(null);
+        awaitDrained();
+        if (ownedGroup != null) {
+            ownedGroup.close();
         }
     }
 
     private void awaitDrained() {
+        CompletableFuture<?>[] all = new CompletableFuture<?>[shards.length];
+        for (int i = 0; i < shards.length; i++) {
+            all[i] = shards[i].drained;
+        }
         try {
-            drained.get(TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 5000, TimeUnit.MILLISECONDS);
+            CompletableFuture.allOf(all).get(TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 5000, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             LOG.log(Level.WARNING, "server on " + localAddress + " did not drain in time");
-        } catch (Exception e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "server on " + localAddress + " failed while draining", e);
         }
     }
 
     @Override
     public String toString() {
-        return "TcpServer[" + localAddress + ", active=" + active + "]";
+        return "TcpServer[" + localAddress + ", loops=" + shards.length + ", active=" + active.get() + "]";
     }
 }

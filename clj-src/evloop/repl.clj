@@ -1,0 +1,112 @@
+(ns evloop.repl
+  "Turn-level control of a live loop from the REPL, beyond what any event loop
+  offers its users:
+
+  - `pause!` stops dispatching after the current turn (connections stay
+    open, the kernel buffers), `step!` runs exactly one turn and returns its
+    pairs, `resume!` lets it run on.
+  - `inject!` hands synthetic `[fd #{events}]` pairs to the per-turn callback.
+  - `record-frames!` keeps the last lines each connection sent; `replay!`
+    runs such lines through a handler with a socket-free connection stub and
+    returns what it would have written: a bug seen live, reproduced in the REPL.
+  - `watch!` reports a handler that blocks the loop thread, and a loop that
+    spins."
+  (:require [evloop.core :as ev])
+  (:import (evloop EventLoop FdEvent Interest)
+           (evloop.tcp Connection Sender)
+           (java.util.function Consumer)))
+
+(set! *warn-on-reflection* true)
+
+(defn pause!
+  "Stops the loop's dispatching after its current turn; it still answers the
+  REPL (`loop-info`, `step!`). Returns the loop."
+  [^EventLoop loop]
+  (.pause (.control loop))
+  loop)
+
+(defn resume!
+  "Lets a paused loop run on; buffered input is handled in the next turns."
+  [^EventLoop loop]
+  (.resume (.control loop))
+  loop)
+
+(defn step!
+  "Runs exactly one turn of a paused (or not running) loop, waiting up to
+  `timeout-ms` (default 100) for events, and returns its pairs as data:
+  `[[fd #{:in}] ...]`."
+  ([loop] (step! loop 100))
+  ([^EventLoop loop timeout-ms]
+   (mapv (fn [^FdEvent e] [(.fd e) (ev/decode-events (.events e))])
+         (.step (.control loop) (int timeout-ms)))))
+
+(defn- ->interest-set [kws]
+  (Interest/decode (unchecked-int (ev/encode-events kws))))
+
+(defn inject!
+  "Hands synthetic pairs `[[fd #{:in}] ...]` to the loop's per-turn callback as
+  if epoll had returned them: try a handler without a real client."
+  [^EventLoop loop pairs]
+  (.inject (.control loop) (mapv (fn [[fd events]] (FdEvent. (int fd) (->interest-set events))) pairs))
+  loop)
+
+(defn record-frames!
+  "Keeps the last `n` lines (default 256) the server's connections sent, for
+  `recent-frames` and `replay!`; `false` stops recording."
+  ([server on?] (record-frames! server on? 256))
+  ([server on? n]
+   (let [log (:frame-log server)]
+     (reset! log [])
+     (swap! (:handler-ref server) assoc :record
+            (when on?
+              (fn [^Connection conn line]
+                (swap! log (fn [v] (let [v (conj v {:fd (.fd conn) :line line})]
+                                     (if (> (count v) n) (subvec v (- (count v) n)) v)))))))
+     server)))
+
+(defn recent-frames
+  "The recorded lines, oldest first: `[{:fd 12 :line \"hello\\n\"} ...]`;
+  `fd` keeps only that connection's."
+  ([server] @(:frame-log server))
+  ([server fd] (filterv #(= fd (:fd %)) @(:frame-log server))))
+
+(deftype ReplayConnection [sent]
+  Sender
+  (^boolean send [_ ^java.nio.ByteBuffer b]
+    (let [a (byte-array (.remaining b))]
+      (.get (.duplicate b) a)
+      (swap! sent conj (String. a "UTF-8"))
+      true))
+  (^boolean send [_ ^bytes a]
+    (swap! sent conj (String. a "UTF-8"))
+    true))
+
+(defn replay!
+  "Runs `lines` (strings, or maps with :line as `recent-frames` returns)
+  through `handler` (any form `start-server` takes) with a socket-free
+  connection stub, calling :on-connect first and :on-close with :peer-closed
+  last. Returns everything the handler sent or returned, in order, as text."
+  [handler lines]
+  (let [{:keys [on-connect on-line on-close]} (ev/normalize-handler handler)
+        sent (atom [])
+        conn (ReplayConnection. sent)]
+    (when on-connect (on-connect conn))
+    (doseq [l lines
+            :let [line (if (map? l) (:line l) l)
+                  reply (when on-line (on-line conn line))]]
+      (when (or (string? reply) (bytes? reply) (instance? java.nio.ByteBuffer reply))
+        (swap! sent conj reply)))
+    (when on-close (on-close conn :peer-closed))
+    @sent))
+
+(defn watch!
+  "Reports, to the log and as `tap>` of `{:evloop/watchdog message}`, a turn
+  running longer than `:stall-ms` (default 100; the loop thread's stack is
+  included) and more than `:empty-turns-per-sec` (default 10000) turns a
+  second without events or work. `(watch! loop nil)` stops watching."
+  [^EventLoop loop {:keys [stall-ms empty-turns-per-sec] :or {stall-ms 100 empty-turns-per-sec 10000} :as opts}]
+  (if (nil? opts)
+    (.watch (.control loop) 0 0 nil)
+    (.watch (.control loop) (long stall-ms) (int empty-turns-per-sec)
+            (reify Consumer (accept [_ msg] (tap> {:evloop/watchdog msg})))))
+  loop)

@@ -1,0 +1,81 @@
+(ns evloop.repl-test
+  (:require [clojure.string :as str]
+            [clojure.test :refer [deftest is testing]]
+            [evloop.blocking :as blocking]
+            [evloop.core :as ev]
+            [evloop.echo :as echo]
+            [evloop.repl :as repl])
+  (:import (evloop.sys Native)
+           (java.io BufferedReader InputStreamReader)
+           (java.net InetSocketAddress Socket)))
+
+(defn- connect ^Socket [port]
+  (doto (Socket.)
+    (.connect (InetSocketAddress. "127.0.0.1" (int port)) 5000)
+    (.setSoTimeout 10000)))
+
+(defn- reader ^BufferedReader [^Socket s]
+  (BufferedReader. (InputStreamReader. (.getInputStream s) "UTF-8")))
+
+(defn- send-line [^Socket s line]
+  (doto (.getOutputStream s) (.write (.getBytes (str line "\n") "UTF-8")) (.flush)))
+
+(deftest pause-step-resume-on-a-live-echo-server
+  (with-open [server (echo/start {:port 0})
+              s (connect (:port server))]
+    (let [loop (ev/server-loop server)
+          r (reader s)]
+      (send-line s "warm")
+      (is (= "warm" (.readLine r)))
+      (repl/pause! loop)
+      (send-line s "held")
+      (testing "while paused the loop answers but does not echo"
+        (dotimes [_ 5] (is (= 1 (get-in (ev/server-info server) [:stats :frames-in])))))
+      (let [fd (:fd (first (ev/connections server)))]
+        (is (= [[fd #{:in}]] (repl/step! loop 1000)) "one step returns the pair as data"))
+      (is (= "held" (.readLine r)) "and handles it")
+      (repl/resume! loop)
+      (send-line s "free")
+      (is (= "free" (.readLine r))))))
+
+(deftest inject-hands-synthetic-pairs-to-the-tables
+  (with-open [loop (ev/open-loop)]
+    (let [[rd wr] (.pipe (Native/get))
+          seen (atom [])]
+      (ev/on-readable loop rd (fn [fd events] (swap! seen conj [fd events])))
+      (repl/inject! loop [[rd #{:in :hup}]])
+      (is (= [[rd #{:in :hup}]] @seen))
+      (.close (Native/get) (int rd))
+      (.close (Native/get) (int wr)))))
+
+(deftest recorded-frames-replay-through-a-handler-without-sockets
+  (with-open [server (echo/start {:port 0})
+              s (connect (:port server))]
+    (let [r (reader s)]
+      (repl/record-frames! server true)
+      (send-line s "alpha")
+      (send-line s "beta")
+      (is (= "alpha" (.readLine r)))
+      (is (= "beta" (.readLine r)))
+      (let [frames (repl/recent-frames server)]
+        (is (= ["alpha\n" "beta\n"] (mapv :line frames)))
+        (is (= ["ALPHA\n" "BETA\n"]
+               (repl/replay! (fn [_ line] (str/upper-case line)) frames)))
+        (is (= ["> alpha\n" "> beta\n"]
+               (repl/replay! {:on-line (fn [conn line] (ev/send! conn (str "> " line)) nil)} frames))
+            "send! on the stub is captured too")))))
+
+(deftest blocking-sessions-read-like-a-threaded-server
+  (if-not (blocking/available?)
+    (is (thrown? UnsupportedOperationException (blocking/handler (fn [_]))))
+    (with-open [server (ev/start-server (blocking/handler
+                                         (fn [ch]
+                                           (loop []
+                                             (when-let [line (blocking/read-line! ch)]
+                                               (blocking/write! ch (str "you said " line))
+                                               (recur)))))
+                                        {:port 0})
+                s (connect (:port server))]
+      (let [r (reader s)]
+        (send-line s "hi")
+        (is (= "you said hi" (.readLine r)))))))

@@ -1,0 +1,16 @@
+package evloop.tcp;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Something bytes can be sent to: a {@link Connection}, or a stand-in that records what a
+ * handler would have written (the Clojure REPL's replay). A Java interface rather than a
+ * Clojure protocol so that reloading Clojure namespaces never detaches existing implementations.
+ */
+public interface Sender {
+    /** Queues {@code data}'s remaining bytes; false if they will not be sent (closing). */
+    boolean send(ByteBuffer data);
+
+    /** Queues {@code data}; false if it will not be sent (closing). */
+    boolean send(byte[] data);
+}
