@@ -3,22 +3,11 @@
             [clojure.test :refer [deftest is testing]]
             [evloop.chicken :as chicken]
             [evloop.core :as ev]
+            [evloop.test-util :refer [connect reader send-line]]
             [evloop.echo :as echo]
             [nrepl.core :as nrepl]
             [nrepl.server :as nrepl-server])
-  (:import (java.io BufferedReader InputStreamReader)
-           (java.net InetSocketAddress Socket ServerSocket)))
-
-(defn- connect ^Socket [port]
-  (doto (Socket.)
-    (.connect (InetSocketAddress. "127.0.0.1" (int port)) 5000)
-    (.setSoTimeout 10000)))
-
-(defn- reader ^BufferedReader [^Socket s]
-  (BufferedReader. (InputStreamReader. (.getInputStream s) "UTF-8")))
-
-(defn- send-line [^Socket s line]
-  (doto (.getOutputStream s) (.write (.getBytes (str line "\n") "UTF-8")) (.flush)))
+  (:import (java.net InetSocketAddress ServerSocket)))
 
 (deftest echo-over-a-real-socket
   (with-open [server (echo/start {:port 0})

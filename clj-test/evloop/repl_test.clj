@@ -3,22 +3,10 @@
             [clojure.test :refer [deftest is testing]]
             [evloop.blocking :as blocking]
             [evloop.core :as ev]
+            [evloop.test-util :refer [connect reader send-line]]
             [evloop.echo :as echo]
             [evloop.repl :as repl])
-  (:import (evloop.sys Native)
-           (java.io BufferedReader InputStreamReader)
-           (java.net InetSocketAddress Socket)))
-
-(defn- connect ^Socket [port]
-  (doto (Socket.)
-    (.connect (InetSocketAddress. "127.0.0.1" (int port)) 5000)
-    (.setSoTimeout 10000)))
-
-(defn- reader ^BufferedReader [^Socket s]
-  (BufferedReader. (InputStreamReader. (.getInputStream s) "UTF-8")))
-
-(defn- send-line [^Socket s line]
-  (doto (.getOutputStream s) (.write (.getBytes (str line "\n") "UTF-8")) (.flush)))
+  (:import (evloop.sys Native)))
 
 (deftest pause-step-resume-on-a-live-echo-server
   (with-open [server (echo/start {:port 0})
