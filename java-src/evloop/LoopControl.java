@@ -38,6 +38,7 @@ public final class LoopControl {
     /** Dispatching resumes; what the kernel buffered meanwhile is handled in the next turns. */
     public void resume() {
         pause.setPaused(false);
+        pause.failSteps("the loop was resumed before the step ran");
         loop.wake();
     }
 
@@ -62,6 +63,8 @@ public final class LoopControl {
         try {
             return f.get(Math.max(0, timeoutMillis) + 5000L, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
+            // A step that never ran must not run later, unasked, on the next pause.
+            f.cancel(false);
             throw new IllegalStateException("the loop did not step", e);
         }
     }
@@ -71,6 +74,9 @@ public final class LoopControl {
      * their fds' current registrations, to try a handler without a real client.
      */
     public void inject(List<FdEvent> pairs) {
+        if (loop.inLoop()) {
+            throw new IllegalStateException("inject() from a handler would overwrite the turn being dispatched");
+        }
         loop.call(() -> {
             loop.injectTurn(pairs);
             return null;

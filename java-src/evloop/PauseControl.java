@@ -40,6 +40,9 @@ final class PauseControl {
     /** One turn of a paused loop, on the loop thread. */
     void pausedTurn(EventLoop loop, TaskQueue tasks) {
         Step step = steps.poll();
+        while (step != null && step.result.isDone()) {
+            step = steps.poll();
+        }
         if (step != null) {
             try {
                 step.result.complete(loop.steppedTurn(step.timeoutMillis));
@@ -63,12 +66,17 @@ final class PauseControl {
         loop.runQueuedTasks();
     }
 
-    /** Fails requested steps that can no longer run, and releases the second epoll set. */
-    void close() {
+    /** Fails the steps still queued: they can no longer run as asked. */
+    void failSteps(String why) {
         Step s;
         while ((s = steps.poll()) != null) {
-            s.result.completeExceptionally(new IllegalStateException("event loop stopped before the step ran"));
+            s.result.completeExceptionally(new IllegalStateException(why));
         }
+    }
+
+    /** Fails requested steps that can no longer run, and releases the second epoll set. */
+    void close() {
+        failSteps("event loop stopped before the step ran");
         if (wakeOnly != null) {
             try {
                 wakeOnly.close();

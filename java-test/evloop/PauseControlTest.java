@@ -49,6 +49,14 @@ class PauseControlTest {
             loop.onReadable(p[0], (fd, ev) -> seen.add(ev));
             loop.control().inject(List.of(new FdEvent(p[0], Set.of(Interest.IN, Interest.RDHUP))));
             assertEquals(List.of(Set.of(Interest.IN, Interest.RDHUP)), seen);
+            List<Throwable> fromHandler = new CopyOnWriteArrayList<>();
+            loop.setErrorHandler((l, fd, t) -> fromHandler.add(t));
+            loop.onWritable(p[1], (fd, ev) -> {
+                loop.offWritable(fd);
+                loop.control().inject(List.of());
+            });
+            loop.runOnce(1000);
+            assertTrue(fromHandler.get(0) instanceof IllegalStateException, "inject from a handler is refused");
             TestFds.close(p);
         }
     }

@@ -28,9 +28,14 @@ public final class EventFd implements AutoCloseable {
         return fd;
     }
 
-    /** Makes the fd readable; safe from any thread. */
-    public void signal() throws NativeException {
-        nat.eventfdSignal(fd);
+    /**
+     * Makes the fd readable; safe from any thread. Synchronized with {@link #close()}, so a
+     * signal racing a close can never write into a closed number that a new fd already reuses.
+     */
+    public synchronized void signal() throws NativeException {
+        if (!closed) {
+            nat.eventfdSignal(fd);
+        }
     }
 
     /** Resets the counter so the fd is no longer readable; returns how many signals it held. Owner thread only. */

@@ -163,12 +163,27 @@ public final class Connection implements Sender {
     }
 
     void start() {
-        loop.onReadable(fd, reader);
+        try {
+            loop.onReadable(fd, reader);
+        } catch (RuntimeException e) {
+            internalFailure(e);
+            return;
+        }
         try {
             server.handler().onConnect(this);
         } catch (Throwable t) {
             handlerFailed("onConnect", t);
         }
+    }
+
+    /**
+     * A failure inside the reactor itself (epoll_ctl refused, a framing bug): it ends this
+     * connection here, so it never reaches the loop's default error handler, which would close
+     * the fd behind this object's back.
+     */
+    private void internalFailure(RuntimeException e) {
+        LOG.log(Level.WARNING, "connection on fd " + fd + " (peer " + peer() + ") failed; resetting it", e);
+        abortNow(DisconnectCause.ERROR);
     }
 
     private boolean sendOnLoop(ByteBuffer data) {
@@ -188,6 +203,15 @@ public final class Connection implements Sender {
     }
 
     private void onReadable(int fd, Set<Interest> events) {
+        try {
+            readRounds();
+        } catch (RuntimeException e) {
+            out.release();
+            internalFailure(e);
+        }
+    }
+
+    private void readRounds() {
         ReadBuffer rb = shard.readBuffer;
         ByteBuffer buf = rb.buf;
         // A few rounds at most, so one fast sender cannot starve the other connections.
@@ -268,7 +292,11 @@ public final class Connection implements Sender {
     }
 
     private void onWritable(int fd, Set<Interest> events) {
-        flush();
+        try {
+            flush();
+        } catch (RuntimeException e) {
+            internalFailure(e);
+        }
     }
 
     /** Writes what the socket takes, then sets write interest and backpressure from what is left. */
@@ -349,7 +377,9 @@ public final class Connection implements Sender {
         }
         state = State.CLOSING;
         closeCause = cause;
-        if (!readPaused && !inputClosed) {
+        if (!readPaused) {
+            // Also after EOF: a level-triggered fd at end of stream stays readable, and left in
+            // the read table it would wake every turn until the output drained.
             loop.offReadable(fd);
         }
         if (out.isEmpty()) {
@@ -384,7 +414,9 @@ public final class Connection implements Sender {
             closeTimer.cancel();
         }
         try {
-            loop.remove(fd);
+            if (!loop.isClosed()) {
+                loop.remove(fd);
+            }
         } finally {
             nat.closeQuietly(fd);
             out.release();

@@ -70,7 +70,13 @@ final class Listener implements FdHandler {
                 exhausted = false;
                 LOG.log(Level.INFO, "accepting again on " + shard.server.localAddress() + ": fds are available");
             }
-            shard.accepted(cfd, peer);
+            try {
+                shard.accepted(cfd, peer);
+            } catch (RuntimeException e) {
+                // Adopting one connection failed (its connection already reset itself, or the
+                // hand-off did); the listener must live on for the next.
+                LOG.log(Level.WARNING, "serving the connection on fd " + cfd + " failed", e);
+            }
         }
     }
 
@@ -95,7 +101,9 @@ final class Listener implements FdHandler {
         if (!closed) {
             closed = true;
             try {
-                loop.remove(fd);
+                if (!loop.isClosed()) {
+                    loop.remove(fd);
+                }
             } finally {
                 Native.get().closeQuietly(fd);
             }

@@ -82,6 +82,7 @@ final class Shard {
             load.decrementAndGet();
             server.released();
             Native.get().closeQuietly(fd);
+            checkDrained();
             return;
         }
         if (server.noDelay) {
@@ -106,7 +107,12 @@ final class Shard {
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "onDisconnect threw for " + c, t);
         }
-        if (closing && connections.isEmpty()) {
+        checkDrained();
+    }
+
+    /** Drained once closing, with no connection left and none still being handed to this loop. */
+    private void checkDrained() {
+        if (closing && connections.isEmpty() && load.get() == 0) {
             drained.complete(null);
         }
     }
@@ -124,9 +130,7 @@ final class Shard {
                 c.closeGracefully(DisconnectCause.SERVER_STOP);
             }
         }
-        if (connections.isEmpty()) {
-            drained.complete(null);
-        }
+        checkDrained();
     }
 
     List<Connection> connections() {

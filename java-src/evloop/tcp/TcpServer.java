@@ -262,29 +262,43 @@ public final class TcpServer implements Closeable {
             if (s.loop.inLoop() || !s.loop.isRunning()) {
                 s.shutdown(true);
             } else {
+                // A paused loop would never flush or fire its close timers.
+                s.loop.control().resume();
                 s.loop.execute(() -> s.shutdown(false));
             }
         }
-        awaitDrained();
+        if (!awaitDrained()) {
+            for (Shard s : shards) {
+                if (!s.loop.isClosed()) {
+                    s.loop.call(() -> {
+                        s.shutdown(true);
+                        return null;
+                    });
+                }
+            }
+        }
         if (ownedGroup != null) {
             ownedGroup.close();
         }
     }
 
-    private void awaitDrained() {
+    /** Waits for every shard to drain; false if the close timeout (plus slack) passed first. */
+    private boolean awaitDrained() {
         CompletableFuture<?>[] all = new CompletableFuture<?>[shards.length];
         for (int i = 0; i < shards.length; i++) {
             all[i] = shards[i].drained;
         }
         try {
             CompletableFuture.allOf(all).get(TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 5000, TimeUnit.MILLISECONDS);
+            return true;
         } catch (TimeoutException e) {
-            LOG.log(Level.WARNING, "server on " + localAddress + " did not drain in time");
+            LOG.log(Level.WARNING, "server on " + localAddress + " did not drain in time; resetting what is left");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             LOG.log(Level.WARNING, "server on " + localAddress + " failed while draining", e);
         }
+        return false;
     }
 
     @Override

@@ -124,6 +124,44 @@ class TcpAbuseTest {
     }
 
     @Test
+    void endOfStreamWithOutputStillQueuedDoesNotSpinTheLoop() throws Exception {
+        // Watermarks above the data, so reading never pauses and EOF is seen while the echo of
+        // 16 MiB still waits in the server's queue for a client that is not reading yet.
+        long total = 16L << 20;
+        try (TcpServer s = echo(new ServerConfig().watermarks(64L << 20, 128L << 20), new ConcurrentHashMap<>(), null);
+             Client c = new Client(s.port())) {
+            byte[] buf = new byte[LINE];
+            OutputStream out = c.socket.getOutputStream();
+            for (long i = 0; i < total / LINE; i++) {
+                line(i, buf);
+                out.write(buf);
+            }
+            c.socket.shutdownOutput();
+            await("the server saw EOF with output queued", 10_000, () -> {
+                List<ConnectionInfo> cs = s.connections();
+                return cs.size() == 1 && cs.get(0).state().equals("closing") && cs.get(0).queuedOut() > 0;
+            });
+            java.util.concurrent.CountDownLatch window = new java.util.concurrent.CountDownLatch(1);
+            long turnsBefore = s.loop().stats().turns();
+            s.loop().schedule(200, java.util.concurrent.TimeUnit.MILLISECONDS, window::countDown);
+            assertTrue(window.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            long turns = s.loop().stats().turns() - turnsBefore;
+            assertTrue(turns <= 10, "a closing connection at EOF must not wake the loop every turn: " + turns + " turns in 200 ms");
+            InputStream in = c.socket.getInputStream();
+            byte[] expected = new byte[LINE];
+            byte[] got = new byte[LINE];
+            for (long i = 0; i < total / LINE; i++) {
+                line(i, expected);
+                assertEquals(LINE, in.readNBytes(got, 0, LINE));
+                if (!java.util.Arrays.equals(expected, got)) {
+                    fail("line " + i + " differs");
+                }
+            }
+            assertTrue(c.atEof());
+        }
+    }
+
+    @Test
     void aThousandConnectEchoCloseCyclesLeakNoFds() throws Exception {
         try (TcpServer s = echo(new ServerConfig(), new ConcurrentHashMap<>(), null)) {
             try (Client warm = new Client(s.port())) {

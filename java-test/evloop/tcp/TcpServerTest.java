@@ -133,6 +133,39 @@ class TcpServerTest {
     }
 
     @Test
+    void aFramingBugResetsOnlyItsConnectionAndTheServerGoesOn() throws Exception {
+        Framing lines = Framing.lines(1024);
+        Framing buggy = new Framing() {
+            @Override
+            public int frameLength(java.nio.ByteBuffer b) throws FramingException {
+                if (b.get(b.position()) == '?') {
+                    throw new IllegalStateException("deliberate framing bug for this test");
+                }
+                return lines.frameLength(b);
+            }
+
+            @Override
+            public int maxFrameLength() {
+                return 1024;
+            }
+        };
+        TcpServer s = echo(new ServerConfig().framing(buggy));
+        try (Client bad = new Client(s.port()); Client good = new Client(s.port())) {
+            good.send("ok\n");
+            assertEquals("ok\n", good.line());
+            bad.send("?\n");
+            assertTrue(bad.atEof());
+            await("error recorded", 5000, () -> causes.containsValue(DisconnectCause.ERROR));
+            good.send("still ok\n");
+            assertEquals("still ok\n", good.line());
+            try (Client late = new Client(s.port())) {
+                late.send("the listener lives\n");
+                assertEquals("the listener lives\n", late.line());
+            }
+        }
+    }
+
+    @Test
     void sendsFromEightThreadsKeepEachThreadsOrder() throws Exception {
         AtomicReference<Connection> conn = new AtomicReference<>();
         TcpServer s = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
