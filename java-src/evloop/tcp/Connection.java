@@ -12,7 +12,6 @@ import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Set;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,11 +49,9 @@ public final class Connection implements Sender {
     private State state = State.OPEN;
     private DisconnectCause closeCause;
     private ScheduledTask closeTimer;
-    private byte[] partial;
-    private int partialLength;
+    private final PartialFrame partial = new PartialFrame();
     private boolean corked;
     private boolean readPaused;
-    private boolean inputClosed;
     private boolean writerArmed;
     private long bytesIn;
     private long bytesOut;
@@ -116,29 +113,29 @@ public final class Connection implements Sender {
         }
         ByteBuffer copy = ByteBuffer.allocate(data.remaining());
         copy.put(data.duplicate()).flip();
-        return onLoop(() -> sendOnLoop(copy));
+        return shard.onLoop(() -> sendOnLoop(copy));
     }
 
     /** Queues {@code data} (not copied when sent from another thread: do not change it afterwards). */
     @Override
     public boolean send(byte[] data) {
         ByteBuffer wrapped = ByteBuffer.wrap(data);
-        return loop.inLoop() ? sendOnLoop(wrapped) : onLoop(() -> sendOnLoop(wrapped));
+        return loop.inLoop() ? sendOnLoop(wrapped) : shard.onLoop(() -> sendOnLoop(wrapped));
     }
 
     /** Stops reading, flushes queued output (within the server's close timeout), then closes. */
     public void close() {
-        onLoop(() -> closeGracefully(DisconnectCause.LOCAL_CLOSE));
+        shard.onLoop(() -> closeGracefully(DisconnectCause.LOCAL_CLOSE));
     }
 
     /** Closes at once with a reset (RST), dropping queued output. */
     public void abort() {
-        onLoop(() -> abortNow(DisconnectCause.LOCAL_CLOSE));
+        shard.onLoop(() -> abortNow(DisconnectCause.LOCAL_CLOSE));
     }
 
     /** This connection as data. Loop thread (see {@link TcpServer#connections()}). */
     public ConnectionInfo info() {
-        return new ConnectionInfo(fd, peer(), bytesIn, bytesOut, framesIn, partialLength, out.size(),
+        return new ConnectionInfo(fd, peer(), bytesIn, bytesOut, framesIn, partial.length(), out.size(),
             readPaused, state.name().toLowerCase());
     }
 
@@ -148,19 +145,6 @@ public final class Connection implements Sender {
     }
 
     // ---- loop thread ---------------------------------------------------------------------
-
-    private boolean onLoop(Runnable r) {
-        if (loop.inLoop()) {
-            r.run();
-            return true;
-        }
-        try {
-            loop.execute(r);
-            return true;
-        } catch (RejectedExecutionException e) {
-            return false;
-        }
-    }
 
     void start() {
         try {
@@ -217,9 +201,7 @@ public final class Connection implements Sender {
         // A few rounds at most, so one fast sender cannot starve the other connections.
         for (int round = 0; round < 4 && state == State.OPEN && !readPaused; round++) {
             buf.clear();
-            if (partialLength > 0) {
-                buf.put(partial, 0, partialLength);
-            }
+            partial.restoreInto(buf);
             int start = buf.position();
             long n;
             try {
@@ -244,7 +226,7 @@ public final class Connection implements Sender {
             } finally {
                 corked = false;
             }
-            keepPartial(buf);
+            partial.keep(buf, state == State.OPEN);
             flush();
             if (n < buf.capacity() - start) {
                 break;
@@ -279,17 +261,6 @@ public final class Connection implements Sender {
         }
     }
 
-    private void keepPartial(ByteBuffer buf) {
-        partialLength = state == State.OPEN ? buf.remaining() : 0;
-        if (partialLength > 0) {
-            if (partial == null || partial.length < partialLength) {
-                partial = new byte[Math.max(partialLength, 256)];
-            }
-            buf.get(partial, 0, partialLength);
-        } else if (partial != null && partial.length > 4096) {
-            partial = null;
-        }
-    }
 
     private void onWritable(int fd, Set<Interest> events) {
         try {
@@ -344,8 +315,7 @@ public final class Connection implements Sender {
     }
 
     private void peerClosed() {
-        inputClosed = true;
-        partialLength = 0;
+        partial.clear();
         closeGracefully(DisconnectCause.PEER_CLOSED);
     }
 
@@ -420,8 +390,7 @@ public final class Connection implements Sender {
         } finally {
             nat.closeQuietly(fd);
             out.release();
-            partial = null;
-            partialLength = 0;
+            partial.clear();
             shard.connectionClosed(this, cause);
         }
     }

@@ -67,9 +67,7 @@ final class Shard {
         int ip = peer.ipv4();
         int port = peer.port();
         InetSocketAddress v6 = v4 ? null : peer.decode();
-        try {
-            target.loop.execute(() -> target.adopt(fd, v4, ip, port, v6));
-        } catch (RejectedExecutionException e) {
+        if (!target.onLoop(() -> target.adopt(fd, v4, ip, port, v6))) {
             target.load.decrementAndGet();
             server.released();
             Native.get().closeQuietly(fd);
@@ -131,6 +129,20 @@ final class Shard {
             }
         }
         checkDrained();
+    }
+
+    /** Runs {@code r} now on this loop's thread, or hands it to the loop; false once the loop is closed. */
+    boolean onLoop(Runnable r) {
+        if (loop.inLoop()) {
+            r.run();
+            return true;
+        }
+        try {
+            loop.execute(r);
+            return true;
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
     }
 
     List<Connection> connections() {
