@@ -25,7 +25,6 @@ public enum Interest {
     ONESHOT(Epoll.EPOLLONESHOT);
 
     private static final Interest[] ALL = values();
-    private static final int KNOWN = encodeAll();
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static final Set<Interest>[] TABLE = new Set[1 << ALL.length];
 
@@ -71,11 +70,6 @@ public enum Interest {
         return bits;
     }
 
-    /** Bits that do not belong to any value here (for diagnostics). */
-    public static int unknownBits(int bits) {
-        return bits & ~KNOWN;
-    }
-
     private static int index(int bits) {
         int index = 0;
         for (Interest i : ALL) {
@@ -84,13 +78,5 @@ public enum Interest {
             }
         }
         return index;
-    }
-
-    private static int encodeAll() {
-        int bits = 0;
-        for (Interest i : values()) {
-            bits |= i.mask;
-        }
-        return bits;
     }
 }

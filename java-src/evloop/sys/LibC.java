@@ -54,8 +54,6 @@ public interface LibC {
 
     int shutdown(int fd, int how);
 
-    int fcntl(int fd, int cmd, int arg);
-
     @IgnoreError
     String strerror(int errnum);
 }

@@ -23,8 +23,6 @@ public final class Native {
 
     static final int O_NONBLOCK = 0x800;
     static final int O_CLOEXEC = 0x80000;
-    private static final int F_GETFL = 3;
-    private static final int F_SETFL = 4;
     private static final int MSG_NOSIGNAL = 0x4000;
 
     private static final Native DEFAULT = load();
@@ -87,7 +85,11 @@ public final class Native {
         return new NativeException(syscall, detail, errno, text == null ? "unknown error" : text);
     }
 
-    /** Returns {@code rc} when it is not -1, retries on EINTR through the caller, throws otherwise. */
+    /**
+     * Returns {@code rc} when it is not -1 and throws otherwise. Only for calls that never block
+     * (socket, bind, listen, setsockopt, ...) and so never fail with EINTR; blocking calls go
+     * through the retry loops instead.
+     */
     int check(int rc, String syscall, String detail) throws NativeException {
         if (rc == -1) {
             throw error(syscall, detail, errno());
@@ -124,15 +126,6 @@ public final class Native {
     public void closeQuietly(int fd) {
         if (fd >= 0) {
             libc.close(fd);
-        }
-    }
-
-    /** Sets or clears O_NONBLOCK. */
-    public void setNonBlocking(int fd, boolean nonBlocking) throws NativeException {
-        int flags = check(libc.fcntl(fd, F_GETFL, 0), "fcntl", "fd=" + fd + ", F_GETFL");
-        int wanted = nonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
-        if (wanted != flags) {
-            check(libc.fcntl(fd, F_SETFL, wanted), "fcntl", "fd=" + fd + ", F_SETFL");
         }
     }
 

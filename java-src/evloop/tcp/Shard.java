@@ -59,10 +59,8 @@ final class Shard {
         }
         Shard target = server.leastLoaded(this);
         target.load.incrementAndGet();
-        if (target == this) {
-            adopt(fd, peer.isIpv4(), peer.ipv4(), peer.port(), peer.isIpv4() ? null : peer.decode());
-            return;
-        }
+        // The peer is read out of the reused SockAddr now; onLoop adopts at once when the target
+        // is this loop, and hands the adoption over otherwise.
         boolean v4 = peer.isIpv4();
         int ip = peer.ipv4();
         int port = peer.port();
