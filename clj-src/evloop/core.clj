@@ -18,7 +18,7 @@
   namespace: the loop and the server are values you hold, so reloading it
   loses nothing."
   (:refer-clojure :exclude [run!])
-  (:require [clojure.string :as str]
+  (:require [evloop.impl.enums :as enums]
             [evloop.impl.handler :as handler])
   (:import (evloop EventLoop FdEvent FdHandler FdInfo Interest LoopStats
                    ScheduledTask Trigger TurnHandler TurnRecord)
@@ -40,7 +40,7 @@
 
 (def ^:private interest->keyword
   (into {} (for [^Interest i (Interest/values)]
-             [i (keyword (str/lower-case (.name i)))])))
+             [i (enums/->keyword i)])))
 
 (def ^:private keyword->interest
   (into {} (map (juxt val key)) interest->keyword))
@@ -136,7 +136,7 @@
   "How `fd` is reported: :level (default), :edge, :oneshot or :edge-oneshot."
   [^EventLoop loop fd mode]
   (with-native-errors {:fd fd}
-    (.setTrigger loop (int fd) (Trigger/valueOf (str/upper-case (str/replace (name mode) "-" "_")))))
+    (.setTrigger loop (int fd) ^Trigger (enums/->enum Trigger mode)))
   loop)
 
 (def ^:dynamic ^:private *ready* nil)
@@ -217,7 +217,7 @@
   {:fd (.fd i)
    :interest (decode-events (.interest i))
    :tables (cond-> #{} (.reader i) (conj :read) (.writer i) (conj :write))
-   :trigger (keyword (str/replace (str/lower-case (.name (.trigger i))) "_" "-"))
+   :trigger (enums/->keyword (.trigger i))
    :generation (.generation i)})
 
 (defn trace!
@@ -320,7 +320,7 @@
                       (.closeTimeout (Duration/ofMillis close-timeout-ms))
                       (.noDelay (boolean no-delay))
                       (.loops (int loops))
-                      (.balance (TcpServer$Balance/valueOf (str/upper-case (str/replace (name balance) "-" "_")))))
+                      (.balance ^TcpServer$Balance (enums/->enum TcpServer$Balance balance)))
               max-clients (.maxClients (int max-clients)))
         h (if (instance? TcpHandler handler) handler (handler/tcp-handler handler-ref format cs))
         tcp (with-native-errors {:host host :port port}

@@ -55,7 +55,7 @@
       (is (:running? (ev/loop-info loop))))))
 
 (deftest evloop-namespaces-compile-without-reflection
-  (doseq [ns-sym '[evloop.core evloop.echo evloop.chicken evloop.repl evloop.blocking]]
+  (doseq [ns-sym '[evloop.impl.enums evloop.impl.handler evloop.core evloop.echo evloop.chicken evloop.repl evloop.blocking]]
     (let [err (java.io.StringWriter.)]
       (binding [*err* (java.io.PrintWriter. err)]
         (require ns-sym :reload))

@@ -2,15 +2,12 @@
   "How evloop.core's servers call Clojure code: the Java TcpHandler that
   looks the Clojure handler up on every event, decodes lines, and sends back
   what a line handler returns. An implementation detail of start-server."
-  (:require [clojure.string :as str])
-  (:import (evloop.tcp Connection DisconnectCause TcpHandler)
+  (:require [evloop.impl.enums :as enums])
+  (:import (evloop.tcp Connection TcpHandler)
            (java.nio ByteBuffer)
            (java.nio.charset Charset)))
 
 (set! *warn-on-reflection* true)
-
-(defn- cause->keyword [^DisconnectCause c]
-  (keyword (str/replace (str/lower-case (.name c)) "_" "-")))
 
 (defn- reply!
   "Sends what a line handler returned, when it is something to send. The very
@@ -57,7 +54,7 @@
             (when-let [record (:record @handler-ref)] (record conn line))
             (reply! conn (f conn line) line frame cs))))
       (onDisconnect [_ conn cause]
-        (when-let [f (:on-close @handler-ref)] (f conn (cause->keyword cause))))
+        (when-let [f (:on-close @handler-ref)] (f conn (enums/->keyword cause))))
       (onWritabilityChanged [_ conn writable]
         (when-let [f (:on-writable @handler-ref)] (f conn writable))))))
 
