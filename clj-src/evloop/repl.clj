@@ -95,7 +95,7 @@
             :let [line (if (map? l) (:line l) l)
                   reply (when on-line (on-line conn line))]]
       (when (or (string? reply) (bytes? reply) (instance? java.nio.ByteBuffer reply))
-        (swap! sent conj reply)))
+        (ev/send! conn reply)))
     (when on-close (on-close conn :peer-closed))
     @sent))
 

@@ -51,7 +51,9 @@
                (repl/replay! (fn [_ line] (str/upper-case line)) frames)))
         (is (= ["> alpha\n" "> beta\n"]
                (repl/replay! {:on-line (fn [conn line] (ev/send! conn (str "> " line)) nil)} frames))
-            "send! on the stub is captured too")))))
+            "send! on the stub is captured too")
+        (is (= ["alpha\n"] (repl/replay! (fn [_ line] (.getBytes ^String line "UTF-8")) (take 1 frames)))
+            "returned bytes come back as text, like sent ones")))))
 
 (deftest blocking-sessions-read-like-a-threaded-server
   (if-not (blocking/available?)
