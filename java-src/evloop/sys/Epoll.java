@@ -11,7 +11,7 @@ import jnr.ffi.Platform;
  * 12 bytes with {@code data} at offset 4; every other architecture pads it to 16 bytes with
  * {@code data} at offset 8. A default JNR {@code Struct} would lay out the padded form and read
  * garbage on x86_64, so the layout is written down here, once, and proven against the kernel by
- * {@link #selfTest} when this class initialises.
+ * {@link #verifyLayout} before the first instance is handed out.
  *
  * <p>Not thread-safe: one thread (the event loop's) owns an instance.
  */
@@ -41,8 +41,15 @@ public final class Epoll implements AutoCloseable {
         boolean packed = Platform.getNativePlatform().getCPU() == Platform.CPU.X86_64;
         EVENT_SIZE = packed ? 12 : 16;
         DATA_OFFSET = packed ? 4 : 8;
-        selfTest();
     }
+
+    /**
+     * Set once the layout check has passed. The check needs two fds, so it cannot run in a static
+     * initialiser: out of fds there, the class would be unusable for the life of the JVM, even
+     * after fds are free again. Instead every {@link #open} runs it until it has passed once, and
+     * a transient EMFILE stays a transient EMFILE.
+     */
+    private static volatile boolean layoutVerified;
 
     private final Native nat;
     private final int epfd;
@@ -66,6 +73,13 @@ public final class Epoll implements AutoCloseable {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be positive: " + capacity);
         }
+        if (!layoutVerified) {
+            verifyLayout();
+        }
+        return create(capacity);
+    }
+
+    private static Epoll create(int capacity) throws NativeException {
         Native nat = Native.get();
         int epfd = nat.check(nat.libc.epoll_create1(EPOLL_CLOEXEC), "epoll_create1", "EPOLL_CLOEXEC");
         return new Epoll(nat, epfd, capacity);
@@ -139,22 +153,26 @@ public final class Epoll implements AutoCloseable {
      * Proves the layout against the kernel: registers an eventfd with a data word whose every
      * byte differs, makes it readable and checks that the wait returns exactly that word and
      * EPOLLIN. A wrong offset or size would shift the bytes and fail here, not in production.
+     * Failing to get the two fds throws the {@link NativeException} (EMFILE, say) and leaves the
+     * check to the next call.
      */
-    private static void selfTest() {
+    private static synchronized void verifyLayout() throws NativeException {
+        if (layoutVerified) {
+            return;
+        }
         long probe = 0x0123_4567_89AB_CDEFL;
-        try (Epoll ep = open(2); EventFd efd = EventFd.open()) {
+        try (Epoll ep = create(2); EventFd efd = EventFd.open()) {
             ep.add(efd.fd(), EPOLLIN, probe);
             efd.signal();
             int n = ep.await(1000);
             if (n != 1 || ep.data(0) != probe || ep.events(0) != EPOLLIN) {
-                throw new ExceptionInInitializerError(String.format(
+                throw new IllegalStateException(String.format(
                     "struct epoll_event layout check failed on %s: assumed size %d, data at %d; "
                         + "epoll_wait returned n=%d, events=0x%x, data=0x%x (expected 1, 0x1, 0x%x)",
                     Platform.getNativePlatform().getCPU(), EVENT_SIZE, DATA_OFFSET,
                     n, n > 0 ? ep.events(0) : 0, n > 0 ? ep.data(0) : 0, probe));
             }
-        } catch (NativeException e) {
-            throw new ExceptionInInitializerError(e);
         }
+        layoutVerified = true;
     }
 }

@@ -5,6 +5,7 @@ package evloop.sys;
  * The numbers are the generic Linux ones (x86_64, aarch64 and most others agree on them).
  */
 public final class Errno {
+    public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
     public static final int EBADF = 9;
@@ -16,23 +17,34 @@ public final class Errno {
     public static final int ENFILE = 23;
     public static final int EMFILE = 24;
     public static final int EPIPE = 32;
+    public static final int ENONET = 64;
+    public static final int EPROTO = 71;
     public static final int ENOTSOCK = 88;
+    public static final int ENOPROTOOPT = 92;
+    public static final int EOPNOTSUPP = 95;
+    public static final int EAFNOSUPPORT = 97;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETDOWN = 100;
+    public static final int ENETUNREACH = 101;
     public static final int ECONNABORTED = 103;
     public static final int ECONNRESET = 104;
     public static final int ENOBUFS = 105;
+    public static final int EISCONN = 106;
     public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
+    public static final int EHOSTDOWN = 112;
     public static final int EHOSTUNREACH = 113;
+    public static final int EALREADY = 114;
+    public static final int EINPROGRESS = 115;
 
     private Errno() {}
 
     /** The symbolic name of {@code errno}, e.g. {@code "EBADF"}, or {@code "E<n>"} for one this class does not know. */
     public static String name(int errno) {
         switch (errno) {
+            case EPERM: return "EPERM";
             case ENOENT: return "ENOENT";
             case EINTR: return "EINTR";
             case EBADF: return "EBADF";
@@ -44,17 +56,27 @@ public final class Errno {
             case ENFILE: return "ENFILE";
             case EMFILE: return "EMFILE";
             case EPIPE: return "EPIPE";
+            case ENONET: return "ENONET";
+            case EPROTO: return "EPROTO";
             case ENOTSOCK: return "ENOTSOCK";
+            case ENOPROTOOPT: return "ENOPROTOOPT";
+            case EOPNOTSUPP: return "EOPNOTSUPP";
+            case EAFNOSUPPORT: return "EAFNOSUPPORT";
             case EADDRINUSE: return "EADDRINUSE";
             case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
             case ENETDOWN: return "ENETDOWN";
+            case ENETUNREACH: return "ENETUNREACH";
             case ECONNABORTED: return "ECONNABORTED";
             case ECONNRESET: return "ECONNRESET";
             case ENOBUFS: return "ENOBUFS";
+            case EISCONN: return "EISCONN";
             case ENOTCONN: return "ENOTCONN";
             case ETIMEDOUT: return "ETIMEDOUT";
             case ECONNREFUSED: return "ECONNREFUSED";
+            case EHOSTDOWN: return "EHOSTDOWN";
             case EHOSTUNREACH: return "EHOSTUNREACH";
+            case EALREADY: return "EALREADY";
+            case EINPROGRESS: return "EINPROGRESS";
             default: return "E" + errno;
         }
     }

@@ -12,11 +12,16 @@ public final class EventFd implements AutoCloseable {
     private final int fd;
     private final ByteBuffer scratch = Native.allocate(8);
     private final long scratchAddress = Native.address(scratch);
+    /** struct pollfd {int fd; short events = POLLIN; short revents;}, for {@link #await}. */
+    private final ByteBuffer pollFd = Native.allocate(8);
+    private final long pollFdAddress = Native.address(pollFd);
     private boolean closed;
 
     private EventFd(Native nat, int fd) {
         this.nat = nat;
         this.fd = fd;
+        pollFd.putInt(0, fd);
+        pollFd.putShort(4, (short) 1);
     }
 
     public static EventFd open() throws NativeException {
@@ -36,6 +41,15 @@ public final class EventFd implements AutoCloseable {
         if (!closed) {
             nat.eventfdSignal(fd);
         }
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} (-1: forever) for a signal, without resetting it; owner
+     * thread only. A loop held by its pause gate waits here: {@code poll(2)} on this one fd, so
+     * holding needs no second epoll set (and no fd that could be missing when fds run out).
+     */
+    public boolean await(int timeoutMillis) throws NativeException {
+        return nat.poll(pollFdAddress, timeoutMillis);
     }
 
     /** Resets the counter so the fd is no longer readable; returns how many signals it held. Owner thread only. */

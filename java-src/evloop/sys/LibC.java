@@ -26,6 +26,8 @@ public interface LibC {
 
     int eventfd(int initval, int flags);
 
+    int poll(@intptr_t long fds, long nfds, int timeoutMillis);
+
     @ssize_t long read(int fd, @intptr_t long buf, @size_t long count);
 
     @ssize_t long write(int fd, @intptr_t long buf, @size_t long count);

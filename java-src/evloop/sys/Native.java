@@ -45,7 +45,25 @@ public final class Native {
     private static Native load() {
         LibC libc = LibraryLoader.create(LibC.class).load("c");
         Runtime runtime = Runtime.getRuntime(libc);
-        return new Native(libc, runtime, () -> LastError.getLastError(runtime));
+        Native nat = new Native(libc, runtime, () -> LastError.getLastError(runtime));
+        nat.warmErrorPath();
+        return nat;
+    }
+
+    /**
+     * Runs the failure path once, on a call that fails harmlessly ({@code close(-1)}: EBADF), so
+     * that every class it needs (errno capture, {@link NativeException}, {@link Errno}, the
+     * {@code strerror} conversion) is loaded now. The first real failure may be EMFILE, when
+     * loading a class from a directory or jar that is not open yet would itself need an fd and
+     * fail with {@code NoClassDefFoundError} instead of the exception the caller handles.
+     */
+    private void warmErrorPath() {
+        if (libc.close(-1) == -1) {
+            NativeException e = error("close", "fd=-1", errno());
+            if (e.errno() != Errno.EBADF || e.errnoName().isEmpty() || e.isConnectionReset()) {
+                throw new IllegalStateException("unexpected result of close(-1): " + e.getMessage());
+            }
+        }
     }
 
     /** The process-wide instance bound to the C library. */
@@ -110,6 +128,23 @@ public final class Native {
      */
     public boolean eventfdSignal(int fd) throws NativeException {
         return transfer(WRITE, fd, oneAddress, 8) != WOULD_BLOCK;
+    }
+
+    /**
+     * {@code poll(2)} on one {@code struct pollfd} at {@code address}, which the caller built;
+     * EINTR retries with the same timeout. Returns whether the fd reported an event.
+     */
+    boolean poll(long address, int timeoutMillis) throws NativeException {
+        while (true) {
+            int n = libc.poll(address, 1, timeoutMillis);
+            if (n >= 0) {
+                return n > 0;
+            }
+            int errno = errno();
+            if (errno != Errno.EINTR) {
+                throw error("poll", "timeout=" + timeoutMillis, errno);
+            }
+        }
     }
 
     /** Closes {@code fd}. Never retried: after EINTR Linux has already released the descriptor. */
