@@ -1,0 +1,88 @@
+package evloop.net;
+
+import evloop.sys.Native;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * A file descriptor with exactly one owner, which closes it exactly once.
+ *
+ * <p>An fd is a small integer the kernel hands out again as soon as it is closed, so closing a
+ * number twice can close somebody else's socket. {@link #close()} therefore swaps the number
+ * for -1 atomically before calling {@code close(2)}: the first call closes, every later call
+ * (from any thread) is a no-op, and {@link #fd()} answers -1 from then on, so a late syscall on
+ * it fails with EBADF instead of reaching a reused number. This is the rule the whole of evloop
+ * keeps: whoever opens an fd wraps it here and is the only one to close it; an event loop only
+ * ever removes fds from its tables (see {@link evloop.FdHandler#failed}).
+ */
+public final class Fd implements AutoCloseable {
+    private static final VarHandle NUMBER;
+
+    static {
+        try {
+            NUMBER = MethodHandles.lookup().findVarHandle(Fd.class, "number", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    @SuppressWarnings("unused") // accessed through NUMBER
+    private volatile int number;
+
+    private Fd(int number) {
+        this.number = number;
+    }
+
+    /** Takes ownership of {@code number}, an fd nobody else will close. */
+    public static Fd own(int number) {
+        if (number < 0) {
+            throw new IllegalArgumentException("not an fd: " + number);
+        }
+        return new Fd(number);
+    }
+
+    /** The number, for the loop's tables and for syscalls; -1 once closed. */
+    public int fd() {
+        return number;
+    }
+
+    /** True until {@link #close()}. */
+    public boolean isOpen() {
+        return number >= 0;
+    }
+
+    /**
+     * Reads into {@code buf} at its position. Returns the bytes read, 0 at end of stream, or
+     * {@link Net#WOULD_BLOCK} when nothing is there (EAGAIN is a value, not an error).
+     */
+    public int read(ByteBuffer buf) throws IOException {
+        return Native.get().read(number, buf);
+    }
+
+    /** Writes from {@code buf} at its position; returns the bytes written or {@link Net#WOULD_BLOCK}. */
+    public int write(ByteBuffer buf) throws IOException {
+        return Native.get().write(number, buf);
+    }
+
+    /**
+     * Closes the fd the first time it is called and does nothing after that. Never retried,
+     * not even on EINTR: Linux has released the number by then, and a retry could close a
+     * number that another thread has just been given. Failures are ignored for the same reason:
+     * the number is gone either way.
+     */
+    @Override
+    public void close() {
+        int n = (int) NUMBER.getAndSet(this, -1);
+        if (n >= 0) {
+            Native.get().closeQuietly(n);
+        }
+    }
+
+    @Override
+    public String toString() {
+        int n = number;
+        return n >= 0 ? "Fd[" + n + "]" : "Fd[closed]";
+    }
+}

@@ -1,0 +1,52 @@
+package evloop.net;
+
+import evloop.sys.Native;
+import evloop.sys.SockAddr;
+import evloop.sys.Sockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/**
+ * The socket calls a program written directly on the loop's tables needs (the Chicken echo
+ * server in {@code evloop.chicken} is one), returning owned {@link Fd}s. Every fd is created
+ * non-blocking and close-on-exec; failures throw {@link evloop.sys.NativeException}, an
+ * {@link IOException} that names the call and the errno. This is the public face of the native
+ * layer, which is otherwise an implementation detail and may change.
+ */
+public final class Net {
+    /** What reads, writes and accepts return instead of failing with EAGAIN. */
+    public static final int WOULD_BLOCK = Native.WOULD_BLOCK;
+
+    /** The peer address accept4 writes; the caller never sees it, so one per thread serves every call. */
+    private static final ThreadLocal<SockAddr> PEER = ThreadLocal.withInitial(SockAddr::new);
+
+    private Net() {}
+
+    /** A listening TCP socket on {@code address} (port 0: the kernel picks one) with SO_REUSEADDR. */
+    public static Fd listen(InetSocketAddress address, int backlog) throws IOException {
+        return Fd.own(Sockets.get().listen(address, backlog, false));
+    }
+
+    /** The next pending connection on {@code listener}, or null when none is waiting. */
+    public static Fd accept(Fd listener) throws IOException {
+        int fd = Sockets.get().accept(listener.fd(), PEER.get());
+        return fd == WOULD_BLOCK ? null : Fd.own(fd);
+    }
+
+    /** The address {@code socket} is bound to (the kernel's choice of port after binding port 0). */
+    public static InetSocketAddress localAddress(Fd socket) throws IOException {
+        return Sockets.get().localAddress(socket.fd());
+    }
+
+    /** A non-blocking pipe: {@code [readEnd, writeEnd]}. */
+    public static Fd[] pipe() throws IOException {
+        int[] p = Native.get().pipe();
+        return new Fd[] {Fd.own(p[0]), Fd.own(p[1])};
+    }
+
+    /** A connected pair of non-blocking Unix stream sockets. */
+    public static Fd[] socketPair() throws IOException {
+        int[] p = Native.get().socketPair();
+        return new Fd[] {Fd.own(p[0]), Fd.own(p[1])};
+    }
+}
