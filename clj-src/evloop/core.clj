@@ -2,10 +2,17 @@
   "An epoll event loop you drive from the REPL.
 
   The loop (`open-loop`) keeps the shape of the Chicken Scheme echo server:
-  a read table and a write table keyed by fd (`on-readable`, `on-writable`,
+  a read table and a write table keyed by fd (`on-readable!`, `on-writable!`,
   `remove!`) and one callback per turn that receives the turn's pairs as
   `[fd #{:in :out :hup :err :rdhup :pri}]` (`on-turn!`). Events are keyword
-  sets, decoded in one place (`decode-events`).
+  sets of readiness, decoded in one place (`decode-events`); how an fd is
+  reported (level, edge, one-shot) is its trigger (`set-trigger!`).
+
+  Naming: a `!` ends every function called for its effect on a loop, a
+  server or a connection (`on-readable!`, `send!`, `swap-handler!`,
+  `connect!`...). `open-loop` and `start-server` return a new value you own
+  and close; `stop-server` is its counterpart. Both keep the names users know
+  from nREPL, http-kit and aleph.
 
   `start-server` runs a TCP server on a loop in the style of http-kit and
   aleph: a handler fn (or a map of fns, or a var) and an options map. It
@@ -21,7 +28,8 @@
   (:require [evloop.impl.enums :as enums]
             [evloop.impl.handler :as handler])
   (:import (evloop EventLoop FdEvent FdHandler FdInfo Interest LoopStats
-                   ScheduledTask Trigger TurnHandler TurnRecord)
+                   ScheduledTask Trigger TurnHandler)
+           (evloop.tools LoopControl TurnRecord)
            (evloop.sys NativeException)
            (evloop.tcp Connection ConnectionInfo DisconnectCause Sender ServerConfig
                        ServerStats TcpHandler TcpServer TcpServer$Balance)
@@ -48,7 +56,7 @@
 (def ^:private event-sets
   "Every decoded set `Interest/decode` can return, mapped to its keyword set:
   decoding a turn's events is then one map lookup per pair."
-  (into {} (for [index (range 256)
+  (into {} (for [index (range (bit-shift-left 1 (count (Interest/values))))
                  :let [bits (reduce (fn [b ^Interest i]
                                       (if (bit-test index (.ordinal i))
                                         (bit-or b (.mask i))
@@ -58,8 +66,9 @@
              [s (into #{} (map interest->keyword) s)])))
 
 (defn decode-events
-  "Keyword set of epoll events, from the kernel's bit mask (an int; EPOLLET is
-  the sign bit) or from a `Set<Interest>`:
+  "Keyword set of readiness (:in :out :pri :err :hup :rdhup), from the
+  kernel's bit mask (an int; registration flags such as EPOLLET, the sign
+  bit, are not readiness and are ignored) or from a `Set<Interest>`:
   `(decode-events (bit-or 1 0x2000))` => `#{:in :rdhup}`."
   [bits-or-set]
   (let [^Set s (if (instance? Set bits-or-set)
@@ -68,12 +77,13 @@
     (event-sets s)))
 
 (defn encode-events
-  "The kernel's bit mask for a keyword set such as `#{:in :et}`."
+  "The kernel's bit mask for a keyword set of readiness such as `#{:in :rdhup}`."
   [kws]
   (reduce (fn [bits k]
             (if-let [^Interest i (keyword->interest k)]
               (bit-or bits (.mask i))
-              (throw (ex-info (str "unknown event " k) {:event k :known (set (vals interest->keyword))}))))
+              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (vals interest->keyword)))
+                              {:event k :known (set (vals interest->keyword))}))))
           0 kws))
 
 (defn- pair [^FdEvent e]
@@ -113,13 +123,15 @@
   (reify FdHandler
     (handle [_ fd events] (f fd (decode-events events)))))
 
-(defn on-readable
-  "Puts `(f fd events)` in the read table for `fd`; nil takes it out."
+(defn on-readable!
+  "Puts `(f fd events)` in the read table for `fd`; nil takes it out. The fd
+  stays yours: the loop never closes it. If `f` throws, the loop takes the fd
+  out of both tables and reports the error; closing it is up to you."
   [^EventLoop loop fd f]
   (with-native-errors {:fd fd} (.onReadable loop (int fd) (some-> f fd-handler)))
   loop)
 
-(defn on-writable
+(defn on-writable!
   "Puts `(f fd events)` in the write table for `fd`; nil takes it out. The fd
   is watched for :out only while it has an entry: take it out once drained."
   [^EventLoop loop fd f]
@@ -211,7 +223,9 @@
 
 (defn- stats->map [^LoopStats s]
   {:turns (.turns s) :events (.events s) :stale (.stale s) :wakeups (.wakeups s)
-   :tasks (.tasks s) :timers (.timers s) :registered (.registered s)})
+   :tasks (.tasks s) :timers (.timers s) :registered (.registered s)
+   :pending-timers (.pendingTimers s)
+   :idle-ms (quot (.idleNanos s) 1000000) :busy-ms (quot (.busyNanos s) 1000000)})
 
 (defn- fd-info->map [^FdInfo i]
   {:fd (.fd i)
@@ -226,7 +240,7 @@
   default: it copies every turn's pairs."
   ([loop on?] (trace! loop on? 64))
   ([^EventLoop loop on? n]
-   (.recordTurns (.control loop) (if on? (int n) 0)
+   (.recordTurns (LoopControl/of loop) (if on? (int n) 0)
                  (when on?
                    (reify Consumer
                      (accept [_ t]
@@ -238,7 +252,7 @@
   "The turns recorded since `trace!`, oldest first: `[{:turn n :pairs [[fd #{..}] ..]} ..]`."
   [^EventLoop loop]
   (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv pair (.pairs t))})
-        (.recentTurns (.control loop))))
+        (.recentTurns (LoopControl/of loop))))
 
 (defn loop-info
   "The loop as data: its registered fds (interest, tables, trigger), counters,
@@ -357,7 +371,8 @@
           {:fd (.fd c) :peer (addr-str (.peer c)) :state (keyword (.state c))
            :bytes-in (.bytesIn c) :bytes-out (.bytesOut c) :frames-in (.framesIn c)
            :buffered-in (.bufferedIn c) :queued-out (.queuedOut c)
-           :read-paused? (.readPaused c)})
+           :read-paused? (or (.outputBackedUp c) (.readingPaused c))
+           :output-backed-up? (.outputBackedUp c)})
         (.connections ^TcpServer (:tcp server))))
 
 (defn server-info

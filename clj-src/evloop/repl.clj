@@ -13,6 +13,7 @@
     spins."
   (:require [evloop.core :as ev])
   (:import (evloop EventLoop FdEvent Interest)
+           (evloop.tools LoopControl)
            (evloop.tcp Connection Sender)
            (java.util.function Consumer)))
 
@@ -22,13 +23,13 @@
   "Stops the loop's dispatching after its current turn; it still answers the
   REPL (`loop-info`, `step!`). Returns the loop."
   [^EventLoop loop]
-  (.pause (.control loop))
+  (.pause (LoopControl/of loop))
   loop)
 
 (defn resume!
   "Lets a paused loop run on; buffered input is handled in the next turns."
   [^EventLoop loop]
-  (.resume (.control loop))
+  (.resume (LoopControl/of loop))
   loop)
 
 (defn step!
@@ -38,7 +39,7 @@
   ([loop] (step! loop 100))
   ([^EventLoop loop timeout-ms]
    (mapv (fn [^FdEvent e] [(.fd e) (ev/decode-events (.events e))])
-         (.step (.control loop) (int timeout-ms)))))
+         (.step (LoopControl/of loop) (int timeout-ms)))))
 
 (defn- ->interest-set [kws]
   (Interest/decode (unchecked-int (ev/encode-events kws))))
@@ -47,7 +48,7 @@
   "Hands synthetic pairs `[[fd #{:in}] ...]` to the loop's per-turn callback as
   if epoll had returned them: try a handler without a real client."
   [^EventLoop loop pairs]
-  (.inject (.control loop) (mapv (fn [[fd events]] (FdEvent. (int fd) (->interest-set events))) pairs))
+  (.inject (LoopControl/of loop) (mapv (fn [[fd events]] (FdEvent. (int fd) (->interest-set events))) pairs))
   loop)
 
 (defn record-frames!
@@ -106,7 +107,7 @@
   second without events or work. `(watch! loop nil)` stops watching."
   [^EventLoop loop {:keys [stall-ms empty-turns-per-sec] :or {stall-ms 100 empty-turns-per-sec 10000} :as opts}]
   (if (nil? opts)
-    (.watch (.control loop) 0 0 nil)
-    (.watch (.control loop) (long stall-ms) (int empty-turns-per-sec)
+    (.watch (LoopControl/of loop) 0 0 nil)
+    (.watch (LoopControl/of loop) (long stall-ms) (int empty-turns-per-sec)
             (reify Consumer (accept [_ msg] (tap> {:evloop/watchdog msg})))))
   loop)

@@ -30,7 +30,7 @@
   (with-open [loop (ev/open-loop)]
     (let [[rd wr] (.pipe (Native/get))
           seen (atom [])]
-      (ev/on-readable loop rd (fn [fd events] (swap! seen conj [fd events])))
+      (ev/on-readable! loop rd (fn [fd events] (swap! seen conj [fd events])))
       (repl/inject! loop [[rd #{:in :hup}]])
       (is (= [[rd #{:in :hup}]] @seen))
       (.close (Native/get) (int rd))

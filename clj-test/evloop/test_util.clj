@@ -20,3 +20,14 @@
   "Writes `line` and a newline."
   [^Socket s line]
   (doto (.getOutputStream s) (.write (.getBytes (str line "\n") "UTF-8")) (.flush)))
+
+(defn wait-until
+  "Polls `(pred)` until it is truthy or `ms` pass; returns its last value.
+  Waits on a condition with a deadline, never for a fixed time."
+  [pred ms]
+  (let [deadline (+ (System/nanoTime) (* ms 1000000))]
+    (loop []
+      (or (pred)
+          (when (< (System/nanoTime) deadline)
+            (java.util.concurrent.locks.LockSupport/parkNanos 1000000)
+            (recur))))))

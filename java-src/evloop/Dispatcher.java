@@ -1,15 +1,19 @@
 package evloop;
 
 import evloop.sys.Epoll;
-import evloop.sys.Native;
 import java.lang.System.Logger.Level;
 
 /**
- * The per-turn callback and the default one's work: hands each pair to its fd's read-table entry (for IN,
- * PRI, RDHUP, HUP or ERR), then its write-table entry (for OUT, or HUP/ERR when the fd has no
- * reader), skipping pairs whose registration was removed or replaced earlier in the turn, and
- * isolating every handler so that an exception reaches the {@link ErrorHandler}, not the loop.
- * Loop thread only.
+ * The per-turn callback and the default one's work: hands each pair to its fd's read-table
+ * entry (for IN, PRI, RDHUP, HUP or ERR), then its write-table entry (for OUT, or HUP/ERR when
+ * the fd has no reader), skipping pairs whose registration was removed or replaced earlier in
+ * the turn.
+ *
+ * <p>It is also where user code is guarded. Whatever a handler throws (any {@code Throwable}:
+ * an {@code Error} from a bug is the likeliest thing to reach here) is caught; the failed
+ * handler's fd is removed from both tables, so a level-triggered fd cannot spin; the error goes
+ * to the {@link ErrorHandler}; and the handler's owner is told through
+ * {@link FdHandler#failed}. The loop never closes the fd: it did not open it. Loop thread only.
  */
 final class Dispatcher {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
@@ -41,6 +45,10 @@ final class Dispatcher {
         this.turnHandler = handler == null ? Dispatcher::defaultTurn : handler;
     }
 
+    void setErrorHandler(ErrorHandler handler) {
+        this.errorHandler = handler == null ? Dispatcher::defaultError : handler;
+    }
+
     private static void defaultTurn(EventLoop loop, Ready ready) {
         loop.dispatch(ready);
     }
@@ -55,10 +63,6 @@ final class Dispatcher {
         }
     }
 
-    void setErrorHandler(ErrorHandler handler) {
-        this.errorHandler = handler == null ? Dispatcher::defaultError : handler;
-    }
-
     void dispatch(Ready r) {
         for (int i = 0; i < r.size(); i++) {
             int fd = r.fd(i);
@@ -70,27 +74,47 @@ final class Dispatcher {
             int bits = r.bits(i);
             FdHandler reader = table.reader(fd);
             if (reader != null && (bits & READ_BITS) != 0) {
-                call(reader, fd, bits);
+                call(reader, fd, gen, bits);
                 if (!table.isCurrent(fd, gen)) {
                     continue;
                 }
             }
             FdHandler writer = table.writer(fd);
             if (writer != null && ((bits & Epoll.EPOLLOUT) != 0 || (reader == null && (bits & FAIL_BITS) != 0))) {
-                call(writer, fd, bits);
+                call(writer, fd, gen, bits);
             }
         }
     }
 
-    private void call(FdHandler h, int fd, int bits) {
+    private void call(FdHandler h, int fd, int gen, int bits) {
         try {
             h.handle(fd, Interest.decode(bits));
         } catch (Throwable t) {
-            report(fd, t);
+            handlerFailed(h, fd, gen, t);
         }
     }
 
-    /** Runs a task or timer, sending what it throws to the error handler. */
+    /**
+     * Takes the fd out of the tables (only if it is still the registration that failed: the
+     * handler may have closed it and a new fd may hold the number now), reports, tells the owner.
+     */
+    private void handlerFailed(FdHandler h, int fd, int gen, Throwable t) {
+        try {
+            if (table.isCurrent(fd, gen)) {
+                table.remove(fd);
+            }
+        } catch (Throwable removal) {
+            t.addSuppressed(removal);
+        }
+        report(fd, t);
+        try {
+            h.failed(fd, t);
+        } catch (Throwable inner) {
+            report(fd, inner);
+        }
+    }
+
+    /** Runs a task, timer or hook, sending what it throws to the error handler. */
     void guarded(Runnable r) {
         try {
             r.run();
@@ -99,11 +123,8 @@ final class Dispatcher {
         }
     }
 
-    /** Sends {@code t} to the error handler; only a VirtualMachineError (but stack overflow) escapes. */
+    /** Sends {@code t} to the error handler; nothing escapes, not even from the handler or the logger. */
     void report(int fd, Throwable t) {
-        if (t instanceof VirtualMachineError && !(t instanceof StackOverflowError)) {
-            throw (VirtualMachineError) t;
-        }
         try {
             errorHandler.onError(loop, fd, t);
         } catch (Throwable inner) {
@@ -117,13 +138,9 @@ final class Dispatcher {
     }
 
     private static void defaultError(EventLoop loop, int fd, Throwable t) {
-        if (fd < 0) {
-            LOG.log(Level.WARNING, "evloop task failed; the loop goes on", t);
-            return;
-        }
-        // Remove first: if logging fails, a level-triggered fd left registered would spin.
-        loop.remove(fd);
-        Native.get().closeQuietly(fd);
-        LOG.log(Level.WARNING, "handler for fd " + fd + " failed; removed and closed fd " + fd, t);
+        LOG.log(Level.WARNING, fd < 0
+            ? "evloop: user code threw on the loop thread; the loop goes on"
+            : "evloop: the handler for fd " + fd + " threw; fd " + fd
+                + " is out of the loop's tables and left to its owner, which closes it", t);
     }
 }

@@ -2,16 +2,16 @@ package evloop;
 
 import evloop.sys.Epoll;
 import evloop.sys.EventFd;
-import evloop.sys.Native;
 import evloop.sys.NativeException;
 import java.io.UncheckedIOException;
-import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -20,342 +20,330 @@ import java.util.function.Supplier;
  * {@code epoll_wait} returned. Unlike that server it blocks until something happens (an event,
  * a due timer or a task), and pairs whose fd was removed or reused during the turn are dropped.
  *
+ * <p><b>A turn</b> ({@link #runOnce}): {@link LoopHook#beforeWait} hooks, {@code epoll_wait}
+ * (never past the next timer, not at all with tasks queued), {@link LoopHook#afterWait} hooks,
+ * then, if pairs arrived, {@link LoopHook#onTurn} hooks and the per-turn callback (by default
+ * {@link #dispatch}: to the tables), then due timers, then queued tasks. Every piece of user
+ * code is guarded: what it throws goes to the {@link ErrorHandler} and the loop goes on.
+ *
  * <p><b>Threads.</b> The thread inside {@link #run()} or {@link #runOnce(int)} owns the loop.
  * The table methods ({@code onReadable}, {@code onWritable}, {@code remove}, ...) and
  * {@link #dispatch} may be called by that thread, or by any thread while no thread runs the
  * loop; otherwise they throw {@link IllegalStateException}: other threads go through
- * {@link #execute(Runnable)}. {@code execute}, {@code schedule}, {@code stop}, {@code close},
- * {@code stats}, {@code fds} and the handler setters are safe from any thread.
+ * {@link #execute}. Everything else is safe from any thread.
+ *
+ * <p><b>Ownership.</b> The loop owns its epoll fd and its wake-up eventfd, and closes them
+ * once. The fds in its tables belong to whoever registered them: the loop never closes them.
+ *
+ * <p><b>Lifecycle.</b> {@link #stop()} ends {@link #run()} after running what was queued before
+ * it; the loop can be run again. {@link #close()} refuses new work from other threads, runs
+ * every task already accepted, cancels pending timers (visible through
+ * {@link ScheduledTask#isCancelled()}) and releases the loop's two fds. No accepted task is
+ * dropped: it runs, or {@code execute} threw at its submitter.
  */
 public final class EventLoop implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
-
-    private final Epoll epoll;
-    private final TaskQueue tasks;
-    private final FdTable table;
-    private final Dispatcher dispatcher;
-    private final Ready ready;
-    private final TimerQueue timers = new TimerQueue();
-    private final LoopControl control = new LoopControl(this);
-    private final LoopOwner owner = new LoopOwner();
+    private final LoopCore core;
+    private final LoopOwner owner;
     private final AtomicLong timerSequence = new AtomicLong();
 
-    private volatile boolean stopRequested;
-    private volatile boolean closed;
-    private volatile boolean releaseOnExit;
-
-    // Written by the loop thread only and read from anywhere: volatile is enough.
-    private volatile long turns;
-    private volatile long tasksRun;
-    private volatile long timersFired;
-
     private EventLoop(Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
-        this.epoll = epoll;
-        this.tasks = new TaskQueue(wakeFd);
-        this.table = new FdTable(epoll);
-        this.dispatcher = new Dispatcher(this, table);
-        this.ready = new Ready(maxEvents);
-        // Generation 0 tags the wake-up fd; FdTable never hands it out.
-        epoll.add(wakeFd.fd(), Epoll.EPOLLIN, wakeFd.fd() & 0xffffffffL);
+        this.core = new LoopCore(this, epoll, wakeFd, maxEvents);
+        this.owner = core.owner;
     }
 
-    /** Opens a loop with room for 1024 pairs per turn. */
+    /** @return a loop with room for 1024 pairs per turn */
     public static EventLoop open() {
         return open(1024);
     }
 
-    /** Opens a loop whose turns return at most {@code maxEvents} pairs. */
+    /**
+     * @param maxEvents the most pairs one turn returns
+     * @return a new loop; nothing runs until {@link #run()} or {@link #runOnce(int)}
+     */
     public static EventLoop open(int maxEvents) {
         Epoll ep = null;
-        EventFd efd = null;
         try {
             ep = Epoll.open(maxEvents);
-            efd = EventFd.open();
-            return new EventLoop(ep, efd, maxEvents);
+            return new EventLoop(ep, EventFd.open(), maxEvents);
         } catch (NativeException e) {
-            Native.get().closeQuietly(ep == null ? -1 : ep.fd());
-            Native.get().closeQuietly(efd == null ? -1 : efd.fd());
+            LoopCore.closeQuietly(ep);
             throw new UncheckedIOException(e);
         }
     }
 
-    /** Puts {@code handler} in the read table for {@code fd} (null: takes it out); watches IN and RDHUP. */
+    /** @return the loop the calling thread is running, or null on a thread that runs none */
+    public static EventLoop current() {
+        return LoopOwner.current();
+    }
+
+    /**
+     * Puts {@code handler} in the read table for {@code fd}; watches IN and RDHUP.
+     *
+     * @param fd an fd the caller owns
+     * @param handler the entry, or null to take it out
+     */
     public void onReadable(int fd, FdHandler handler) {
         checkOwner();
-        table.setReader(fd, handler);
+        core.table.setReader(fd, handler);
     }
 
-    /** Puts {@code handler} in the write table for {@code fd} (null: takes it out); watches OUT. */
+    /**
+     * Puts {@code handler} in the write table for {@code fd}; watches OUT.
+     *
+     * @param fd an fd the caller owns
+     * @param handler the entry, or null to take it out
+     */
     public void onWritable(int fd, FdHandler handler) {
         checkOwner();
-        table.setWriter(fd, handler);
+        core.table.setWriter(fd, handler);
     }
 
-    /** Takes {@code fd} out of the read table; the write table keeps its entry. */
+    /** @param fd taken out of the read table; the write table keeps its entry */
     public void offReadable(int fd) {
         onReadable(fd, null);
     }
 
-    /** Takes {@code fd} out of the write table; the read table keeps its entry. */
+    /** @param fd taken out of the write table; the read table keeps its entry */
     public void offWritable(int fd) {
         onWritable(fd, null);
     }
 
-    /** Sets how {@code fd} is reported (level-triggered unless set). */
+    /**
+     * @param fd a registered fd
+     * @param trigger how it is reported from now on (level-triggered unless set)
+     */
     public void setTrigger(int fd, Trigger trigger) {
         checkOwner();
-        table.setTrigger(fd, trigger);
+        core.table.setTrigger(fd, trigger);
     }
 
-    /** Re-enables a one-shot fd after its event fired. */
+    /** @param fd a one-shot fd whose event fired, enabled again */
     public void rearm(int fd) {
         checkOwner();
-        table.rearm(fd);
+        core.table.rearm(fd);
     }
 
     /**
      * Removes {@code fd} from both tables and from epoll. Call it before closing the fd: pairs
      * for it still pending in this turn are then dropped, even if the number is reused.
+     *
+     * @param fd the fd; a no-op for one in neither table
      */
     public void remove(int fd) {
         checkOwner();
-        table.remove(fd);
+        core.table.remove(fd);
     }
 
-    /** The registered fds as data. From another thread while the loop runs, this asks the loop. */
+    /** @return the registered fds as data; from another thread while the loop runs, this asks the loop */
     public List<FdInfo> fds() {
-        return call(table::snapshot);
+        return call(core.table::snapshot);
     }
 
-    /** Replaces the per-turn callback; {@code null} restores the default, {@link #dispatch(Ready)}. */
+    /** @param handler the per-turn callback; {@code null} restores the default, {@link #dispatch(Ready)} */
     public void setTurnHandler(TurnHandler handler) {
-        dispatcher.setTurnHandler(handler);
+        core.dispatcher.setTurnHandler(handler);
     }
 
-    /** Replaces the error handler; {@code null} restores the default (log, remove and close the fd). */
+    /** @param handler where errors are reported; {@code null} restores the default (a logged warning) */
     public void setErrorHandler(ErrorHandler handler) {
-        dispatcher.setErrorHandler(handler);
+        core.dispatcher.setErrorHandler(handler);
+    }
+
+    /** @param hook called around every wait and turn from now on, on the loop thread */
+    public void addHook(LoopHook hook) {
+        core.hooks.add(Objects.requireNonNull(hook, "hook"));
+    }
+
+    /** @param hook no longer called */
+    public void removeHook(LoopHook hook) {
+        core.hooks.remove(hook);
+    }
+
+    /** @param gate consulted before every turn of {@link #run()}; null: never held */
+    public void setPauseGate(PauseGate gate) {
+        core.hooks.setGate(gate);
+        wakeup();
+    }
+
+    /** @return true while {@link #run()} is holding the loop because its {@link PauseGate} said so */
+    public boolean isHeld() {
+        return core.held;
     }
 
     /**
      * The default per-turn callback: hands each current pair to its fd's read handler (for IN,
      * PRI, RDHUP, HUP or ERR) and then its write handler (for OUT, or HUP/ERR when the fd has no
      * reader). Pairs for fds removed earlier in this turn are skipped.
+     *
+     * @param r the turn's pairs, as the turn handler received them
      */
     public void dispatch(Ready r) {
         checkOwner();
-        dispatcher.dispatch(r);
+        core.dispatcher.dispatch(r);
+    }
+
+    /**
+     * Hands synthetic pairs to the per-turn callback as if epoll had returned them, each tagged
+     * with its fd's current registration: a handler can be tried without a real client. Loop
+     * thread, outside a turn (from a task, or while nobody runs the loop).
+     *
+     * @param pairs at most as many as one turn holds
+     */
+    public void inject(List<FdEvent> pairs) {
+        checkOwner();
+        if (owner.inTurn()) {
+            throw new IllegalStateException("inject() from a handler would overwrite the turn being dispatched");
+        }
+        core.inject(pairs);
     }
 
     /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
     public void run() {
         acquire();
         try {
-            while (!stopRequested && !closed) {
-                if (control.isPaused()) {
-                    control.pausedTurn(tasks);
-                } else {
-                    turn(-1);
-                }
-            }
+            core.runUntilStopped();
         } finally {
-            release();
+            core.leave();
         }
     }
 
     /**
      * Runs one turn: waits up to {@code timeoutMillis} (-1: until something happens, 0: poll),
-     * calls the turn handler if pairs arrived, then runs due timers and queued tasks.
-     * Returns the number of pairs. Handy for stepping the loop from a REPL or a test.
+     * calls the turn handler if pairs arrived, then runs due timers and queued tasks. From the
+     * loop's own thread it may be called outside a turn (a task of a held loop stepping it).
+     *
+     * @param timeoutMillis the longest wait
+     * @return the number of pairs
      */
     public int runOnce(int timeoutMillis) {
-        return asOwner(() -> turn(timeoutMillis));
-    }
-
-    private int turn(int timeoutMillis) {
-        int n;
-        try {
-            n = epoll.await(waitMillis(timeoutMillis));
-        } catch (NativeException e) {
-            throw new UncheckedIOException(e);
+        if (owner.isCurrent()) {
+            if (owner.inTurn()) {
+                throw new IllegalStateException("a handler cannot run the loop: this thread is inside a turn");
+            }
+            return core.turn(timeoutMillis);
         }
-        turns++;
-        control.watch.turnStarted();
-        if (ready.fill(epoll, n, tasks.fd())) {
-            tasks.drainWakeup();
-        }
-        if (ready.size() > 0) {
-            handleTurn();
-        }
-        int fired = timers.runDue(System.nanoTime(), t -> dispatcher.guarded(t.task));
-        timersFired += fired;
-        int ran = runQueuedTasks();
-        control.watch.turnEnded(n == 0 && fired == 0 && ran == 0);
-        return ready.size();
-    }
-
-    int runQueuedTasks() {
-        int ran = tasks.runQueued(dispatcher::guarded);
-        tasksRun += ran;
-        return ran;
-    }
-
-    /** One real turn for {@link #step}, returning its pairs. */
-    List<FdEvent> steppedTurn(int timeoutMillis) {
-        turn(timeoutMillis);
-        return ready.copy();
-    }
-
-    /** Synthetic pairs through the per-turn callback, for {@link LoopControl#inject}; loop thread. */
-    void injectTurn(List<FdEvent> pairs) {
-        ready.fill(pairs, table);
-        handleTurn();
-    }
-
-    /** The loop's REPL-level controls: pause and step, inject, turn recording, the watchdog. */
-    public LoopControl control() {
-        return control;
-    }
-
-    void wake() {
-        tasks.wake();
-    }
-
-    /** Runs {@code body} as the loop's owner on the calling thread, for stepping a loop nobody runs. */
-    <T> T asOwner(Supplier<T> body) {
         acquire();
         try {
-            return body.get();
+            return core.turn(timeoutMillis);
         } finally {
-            release();
+            core.leave();
         }
     }
 
-    private void handleTurn() {
-        control.recordTurn(turns, ready);
-        dispatcher.turn(ready);
-    }
-
-    /** How long this turn may block: not at all with work queued, never past the next timer. */
-    private int waitMillis(int requested) {
-        if (!tasks.isEmpty() || stopRequested || closed) {
-            return 0;
-        }
-        int timer = timers.millisUntilNext(System.nanoTime());
-        if (timer < 0) {
-            return requested;
-        }
-        return requested < 0 ? timer : Math.min(requested, timer);
-    }
-
-    /** True while some thread is inside {@link #run()} or {@link #runOnce(int)}. */
+    /** @return true while some thread is inside {@link #run()} or {@link #runOnce(int)} */
     public boolean isRunning() {
         return owner.isRunning();
     }
 
-    /** True on the thread that is running the loop now. */
+    /** @return true on the thread that is running the loop now */
     public boolean inLoop() {
         return owner.isCurrent();
     }
 
-    /** Runs {@code task} on the loop thread at the end of a turn; tasks from one thread run in order. */
-    public void execute(Runnable task) {
-        if (closed) {
-            throw new RejectedExecutionException("event loop is closed");
-        }
-        tasks.add(task, !owner.isCurrent());
+    /** @return the thread running the loop now, or null */
+    public Thread thread() {
+        return owner.thread();
     }
 
-    /** Runs {@code task} on the loop thread after {@code delay}; the result cancels it from any thread. */
-    public ScheduledTask schedule(long delay, TimeUnit unit, Runnable task) {
-        ScheduledTask t = new ScheduledTask(System.nanoTime() + Math.max(0, unit.toNanos(delay)),
-            timerSequence.getAndIncrement(), task);
-        if (owner.isCurrent()) {
-            timers.add(t);
-        } else {
-            if (closed) {
-                throw new RejectedExecutionException("event loop is closed");
+    /**
+     * Runs {@code task} on the loop thread at the end of a turn; tasks from one thread run in
+     * order. An accepted task always runs, even if the loop closes first.
+     *
+     * @param task what to run
+     * @throws RejectedExecutionException once the loop is closing (from another thread) or closed
+     */
+    public void execute(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        if (core.closed) {
+            throw new RejectedExecutionException("event loop is closed");
+        }
+        core.tasks.add(task, owner.isCurrent());
+    }
+
+    /**
+     * @param task what to run on the loop thread
+     * @param <T> its result type
+     * @return a future of its result, or of what it threw
+     * @throws RejectedExecutionException once the loop is closing or closed
+     */
+    public <T> CompletableFuture<T> submit(Callable<T> task) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        execute(() -> {
+            try {
+                f.complete(task.call());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
             }
-            timers.offer(t);
-            tasks.wake();
+        });
+        return f;
+    }
+
+    /** Wakes the loop from its wait; safe from any thread, coalesced with other wake-ups. */
+    public void wakeup() {
+        if (!core.closed) {
+            core.tasks.wake();
+        }
+    }
+
+    /**
+     * @param delay how long from now
+     * @param unit the unit of {@code delay}
+     * @param task what to run on the loop thread then
+     * @return the timer, which cancels it from any thread
+     */
+    public ScheduledTask schedule(long delay, TimeUnit unit, Runnable task) {
+        Objects.requireNonNull(task, "task");
+        if (core.closed) {
+            throw new RejectedExecutionException("event loop is closed");
+        }
+        ScheduledTask t = new ScheduledTask(core.timers, System.nanoTime() + Math.max(0, unit.toNanos(delay)),
+            timerSequence.getAndIncrement(), task);
+        core.timers.add(t);
+        if (!owner.isCurrent()) {
+            core.tasks.wake();
         }
         return t;
     }
 
-    Thread ownerThread() {
-        return owner.thread();
-    }
-
-    /** Counters, readable from any thread. */
+    /** @return the loop's counters, readable from any thread */
     public LoopStats stats() {
-        return new LoopStats(turns, dispatcher.events(), dispatcher.stale(), tasks.wakeups(), tasksRun, timersFired,
-            table.count(), control.watch.stalls(), control.watch.spins());
+        return core.stats();
     }
 
     /**
-     * Makes the current (or next) {@link #run()} return after its turn. Called from another
-     * thread it waits until the loop has exited; from the loop thread it returns at once.
+     * Makes the current (or next) {@link #run()} return after its turn and the tasks queued
+     * before this call. From another thread it waits (up to 10 s) until the loop has exited;
+     * from any loop's thread it never waits, so two loops stopping each other cannot deadlock.
      */
     public void stop() {
-        stopRequested = true;
-        if (owner.isCurrent()) {
-            return;
-        }
-        if (!closed && owner.isRunning()) {
-            tasks.wake();
-        }
-        owner.awaitIdle();
+        core.stop();
     }
 
     /**
-     * Stops the loop and releases its epoll fd and eventfd; idempotent. fds in the tables belong
-     * to their owners and stay open. Called from a handler, the release happens when the turn ends.
+     * Closes the loop, idempotently: other threads' {@code execute} is refused from now on,
+     * every task accepted before runs, pending timers are cancelled, and the epoll fd and
+     * eventfd are released. From a handler, or from another loop's thread, it does not wait:
+     * the loop finishes closing when its turn ends. From any other thread it waits up to 10 s
+     * for a running turn to end; a loop whose handler blocks longer finishes closing (and
+     * releases its fds) when that handler returns.
      */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        if (owner.isCurrent()) {
-            releaseOnExit = true;
-            stopRequested = true;
-            return;
-        }
-        stop();
-        releaseResources();
+        core.close(true);
     }
 
+    /** Starts closing without waiting for a running turn: the group closes its loops together. */
+    void closeWithoutWaiting() {
+        core.close(false);
+    }
+
+    /** @return true once the loop has released its fds */
     public boolean isClosed() {
-        return closed;
-    }
-
-    private synchronized void releaseResources() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        control.close();
-        try {
-            epoll.close();
-            tasks.close();
-        } catch (NativeException e) {
-            LOG.log(Level.WARNING, "releasing the loop's fds failed", e);
-        }
+        return core.closed;
     }
 
     private void acquire() {
-        checkOpen();
-        owner.acquire();
-    }
-
-    private void release() {
-        boolean release = releaseOnExit;
-        releaseOnExit = false;
-        stopRequested = false;
-        owner.release();
-        if (release) {
-            releaseResources();
-        }
+        core.acquire();
     }
 
     private void checkOwner() {
@@ -364,33 +352,53 @@ public final class EventLoop implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
+        if (core.closed) {
             throw new IllegalStateException("event loop is closed");
         }
     }
 
     /**
-     * Runs {@code q} on the loop thread and returns its answer, waiting up to 5 s; runs it
-     * directly when called on the loop thread or while no thread runs the loop. For reading
-     * loop-owned state (tables, connections) from a REPL or another thread.
+     * Runs {@code query} on the loop thread and returns its answer, waiting up to 5 s.
+     *
+     * @param query reads loop-owned state (tables, connections) for a REPL or another thread
+     * @param <T> the answer's type
+     * @return the answer
+     * @see #call(Supplier, Duration)
      */
-    public <T> T call(Supplier<T> q) {
+    public <T> T call(Supplier<T> query) {
+        return call(query, Duration.ofSeconds(5));
+    }
+
+    /**
+     * Runs {@code query} on the loop thread and returns its answer; runs it directly on the
+     * loop thread, or, while no thread runs the loop, as its owner on the calling thread.
+     *
+     * @param query what to run
+     * @param timeout how long to wait for the loop to answer
+     * @param <T> the answer's type
+     * @return the answer
+     * @throws RuntimeException what the query threw, as it threw it
+     * @throws IllegalStateException if the loop did not answer in time, or the wait was
+     *     interrupted (the interrupt flag stays set)
+     * @throws RejectedExecutionException if the loop is closing
+     */
+    public <T> T call(Supplier<T> query, Duration timeout) {
         checkOpen();
-        if (!owner.isRunning() || owner.isCurrent()) {
-            return q.get();
+        if (owner.isCurrent()) {
+            return query.get();
         }
-        CompletableFuture<T> f = new CompletableFuture<>();
-        execute(() -> {
+        if (!owner.isRunning()) {
             try {
-                f.complete(q.get());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
+                acquire();
+            } catch (IllegalStateException startedMeanwhile) {
+                return call(query, timeout);
             }
-        });
-        try {
-            return f.get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("event loop did not answer within 5 s", e);
+            try {
+                return query.get();
+            } finally {
+                core.leave();
+            }
         }
+        return LoopCore.await(submit(query::get), timeout, owner.thread());
     }
 }

@@ -1,14 +1,20 @@
 package evloop;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * N event loops, each with its own epoll fd and its own thread (the design of Monkey's worker
  * threads and Netty's EventLoopGroup). A connection lives on one loop for its whole life, so
  * no loop state is shared between threads; work for another loop goes through its
- * {@link EventLoop#execute}. {@link #close()} stops every loop, idempotent and synchronous.
+ * {@link EventLoop#execute}. The group owns its loops and threads: {@link #close()} closes
+ * every loop and waits, boundedly, for the threads to end.
  */
 public final class EventLoopGroup implements AutoCloseable {
+    private static final long JOIN_MILLIS = 10_000;
+
     private final EventLoop[] loops;
     private final Thread[] threads;
 
@@ -17,68 +23,113 @@ public final class EventLoopGroup implements AutoCloseable {
         this.threads = threads;
     }
 
-    /** Opens {@code n} loops and runs each on a thread named {@code name-i}; returns once all run. */
+    /**
+     * Opens {@code n} loops and runs each on a thread named {@code name-i}; returns once all run.
+     *
+     * @param n how many loops, at least 1
+     * @param name the threads' name prefix
+     * @return the running group
+     */
     public static EventLoopGroup start(int n, String name) {
         if (n < 1) {
-            throw new IllegalArgumentException("a group needs at least one loop: " + n);
+            throw new IllegalArgumentException("a group needs at least one loop, got " + n);
         }
         EventLoop[] loops = new EventLoop[n];
         Thread[] threads = new Thread[n];
+        CountDownLatch running = new CountDownLatch(n);
         try {
             for (int i = 0; i < n; i++) {
-                loops[i] = EventLoop.open();
-                threads[i] = new Thread(loops[i]::run, name + "-" + i);
+                EventLoop loop = EventLoop.open();
+                loops[i] = loop;
+                // The latch counts down from a task: tasks run only once the loop runs.
+                loop.execute(running::countDown);
+                threads[i] = new Thread(loop::run, name + "-" + i);
                 threads[i].start();
             }
-        } catch (RuntimeException e) {
-            for (EventLoop l : loops) {
-                if (l != null) {
-                    l.close();
-                }
+            if (!running.await(JOIN_MILLIS, TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("the loops of " + name + " did not start within " + JOIN_MILLIS + " ms");
             }
-            throw e;
-        }
-        for (int i = 0; i < n; i++) {
-            while (!loops[i].isRunning() && threads[i].isAlive()) {
-                Thread.onSpinWait();
+        } catch (RuntimeException | InterruptedException e) {
+            new EventLoopGroup(loops, threads).close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting " + name, e);
             }
+            throw (RuntimeException) e;
         }
         return new EventLoopGroup(loops, threads);
     }
 
+    /** @return how many loops */
     public int size() {
         return loops.length;
     }
 
+    /**
+     * @param i an index below {@link #size()}
+     * @return loop {@code i}
+     */
     public EventLoop loop(int i) {
         return loops[i];
     }
 
+    /** @return the loops, in order */
     public List<EventLoop> loops() {
         return List.of(loops);
     }
 
-    /** Waits until every loop's thread has ended. */
+    /**
+     * Waits until every loop's thread has ended.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
     public void join() throws InterruptedException {
         for (Thread t : threads) {
-            t.join();
+            if (t != null) {
+                t.join();
+            }
         }
     }
 
+    /** Closes every loop and waits up to 10 s for their threads; see {@link #close(Duration)}. */
     @Override
     public void close() {
+        close(Duration.ofMillis(JOIN_MILLIS));
+    }
+
+    /**
+     * Closes every loop at once (each runs the tasks it accepted and releases its fds) and waits
+     * up to {@code wait}, in all, for the threads to end. On a loop thread (a handler closing
+     * its own group) it does not wait: each loop finishes closing when its turn ends. A loop
+     * whose handler blocks longer finishes closing when that handler returns.
+     *
+     * @param wait the longest wait for all the threads together
+     * @return true if every thread has ended
+     */
+    public boolean close(Duration wait) {
         for (EventLoop l : loops) {
-            l.close();
-        }
-        for (Thread t : threads) {
-            if (t != Thread.currentThread()) {
-                try {
-                    t.join(10_000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+            if (l != null) {
+                l.closeWithoutWaiting();
             }
         }
+        if (EventLoop.current() != null) {
+            return false;
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        boolean ended = true;
+        for (Thread t : threads) {
+            if (t == null) {
+                continue;
+            }
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            try {
+                t.join(Math.max(1, left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            ended &= !t.isAlive();
+        }
+        return ended;
     }
 }

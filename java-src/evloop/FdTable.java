@@ -75,7 +75,7 @@ final class FdTable {
 
     /** Drops fd from both tables and from epoll; a no-op for an fd that is in neither. */
     void remove(int fd) {
-        if (fd >= readers.length) {
+        if (fd < 0 || fd >= readers.length) {
             return;
         }
         readers[fd] = null;

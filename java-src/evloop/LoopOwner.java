@@ -1,14 +1,27 @@
 package evloop;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Which thread runs the loop right now. A thread becomes the owner when it enters
  * {@code run()} or {@code runOnce()} and stops being it when it leaves, so a REPL can step the
  * loop from whatever thread evaluates the form, while two threads can never turn it at once.
+ * It also knows, per thread, which loop (if any) that thread is running, so that blocking calls
+ * made from one loop's thread on another loop (closing a server, say) can refuse to wait and
+ * cannot deadlock two loops that close each other.
  */
 final class LoopOwner {
+    private static final ThreadLocal<EventLoop> RUNNING_HERE = new ThreadLocal<>();
+
     private final AtomicReference<Thread> owner = new AtomicReference<>();
+    /** True while the owner is inside a turn (loop thread only). */
+    private boolean inTurn;
+
+    /** The loop the calling thread is running, or null. */
+    static EventLoop current() {
+        return RUNNING_HERE.get();
+    }
 
     boolean isCurrent() {
         return owner.get() == Thread.currentThread();
@@ -22,7 +35,19 @@ final class LoopOwner {
         return owner.get() != null;
     }
 
-    void acquire() {
+    boolean inTurn() {
+        return inTurn && isCurrent();
+    }
+
+    void enterTurn() {
+        inTurn = true;
+    }
+
+    void leaveTurn() {
+        inTurn = false;
+    }
+
+    void acquire(EventLoop loop) {
         Thread me = Thread.currentThread();
         if (!owner.compareAndSet(null, me)) {
             Thread other = owner.get();
@@ -30,18 +55,26 @@ final class LoopOwner {
                 ? "a turn is already running on this thread (a handler cannot run the loop)"
                 : "event loop is being run by thread " + (other == null ? "?" : other.getName()));
         }
+        RUNNING_HERE.set(loop);
     }
 
     synchronized void release() {
+        RUNNING_HERE.remove();
+        inTurn = false;
         owner.set(null);
         notifyAll();
     }
 
-    /** Waits until no thread runs the loop; returns false if interrupted. */
-    synchronized boolean awaitIdle() {
+    /** Waits up to {@code millis} until no thread runs the loop; false if it still runs (or on interrupt, which stays set). */
+    synchronized boolean awaitIdle(long millis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (owner.get() != null) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
             try {
-                wait();
+                TimeUnit.NANOSECONDS.timedWait(this, left);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return false;

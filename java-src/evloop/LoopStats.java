@@ -3,15 +3,16 @@ package evloop;
 /**
  * Counters of one loop, read from any thread.
  *
- * @param turns      epoll_wait calls that returned
+ * @param turns      epoll_wait calls that returned (including held waits)
  * @param events     (fd, events) pairs handed to the turn handler
  * @param stale      pairs dropped because their fd was removed or reused during the turn
  * @param wakeups    eventfd writes made by other threads (coalesced: at most one pending)
  * @param tasks      tasks run from {@link EventLoop#execute}
  * @param timers     timers fired
  * @param registered fds currently registered
- * @param stalls     turns the watchdog saw run longer than its threshold
- * @param spins      episodes of turning without events or work faster than the watchdog's limit
+ * @param pendingTimers timers waiting in the heap
+ * @param idleNanos  time spent waiting in epoll_wait (or held, waiting for tasks)
+ * @param busyNanos  time spent between waits: dispatching, timers, tasks
  */
 public record LoopStats(long turns, long events, long stale, long wakeups, long tasks,
-                        long timers, int registered, long stalls, long spins) {}
+                        long timers, int registered, int pendingTimers, long idleNanos, long busyNanos) {}

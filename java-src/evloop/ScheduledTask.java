@@ -1,43 +1,86 @@
 package evloop;
 
-/** A timer returned by {@link EventLoop#schedule}: cancel it from any thread. */
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A timer returned by {@link EventLoop#schedule}: cancel it from any thread.
+ *
+ * <p>Its life is one atomic state, SCHEDULED then exactly one of RUNNING (then DONE) or
+ * CANCELLED, so {@link #cancel()} and the loop firing the timer cannot both win: a cancel that
+ * returns true guarantees the task never runs, one that returns false means it ran, is running,
+ * or was cancelled before. A cancelled timer leaves the loop's heap at once when cancelled on
+ * the loop thread, and at the loop's next turn otherwise, so timers can be created and cancelled
+ * freely without the heap growing.
+ */
 public final class ScheduledTask implements Comparable<ScheduledTask> {
+    private static final int SCHEDULED = 0;
+    private static final int RUNNING = 1;
+    private static final int DONE = 2;
+    private static final int CANCELLED = 3;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(ScheduledTask.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     final long deadline;
     final long sequence;
     final Runnable task;
-    private volatile boolean cancelled;
-    private volatile boolean fired;
+    private final TimerQueue queue;
+    @SuppressWarnings("unused") // accessed through STATE
+    private volatile int state;
+    /** Position in the loop's heap, -1 when not in it; loop thread only. */
+    int heapIndex = -1;
 
-    ScheduledTask(long deadline, long sequence, Runnable task) {
+    ScheduledTask(TimerQueue queue, long deadline, long sequence, Runnable task) {
+        this.queue = queue;
         this.deadline = deadline;
         this.sequence = sequence;
         this.task = task;
     }
 
-    /** Stops the task from running if it has not run yet; returns false if it already ran or was cancelled. */
+    /**
+     * Stops the task from running if it has not started.
+     *
+     * @return true if this call cancelled it (it will never run); false if it has run, is
+     *     running, or was cancelled already
+     */
     public boolean cancel() {
-        if (fired || cancelled) {
+        if (!STATE.compareAndSet(this, SCHEDULED, CANCELLED)) {
             return false;
         }
-        cancelled = true;
+        queue.cancelled(this);
         return true;
     }
 
+    /** @return true if it was cancelled before it ran (also by the loop closing) */
     public boolean isCancelled() {
-        return cancelled;
+        return state == CANCELLED;
     }
 
+    /** @return true once it has run or was cancelled */
     public boolean isDone() {
-        return fired || cancelled;
+        int s = state;
+        return s == DONE || s == CANCELLED;
     }
 
-    /** Marks it fired; returns false if it was cancelled first. */
-    boolean fire() {
-        if (cancelled) {
-            return false;
-        }
-        fired = true;
-        return true;
+    /** Claims the task for running; false if it was cancelled first. Loop thread. */
+    boolean start() {
+        return STATE.compareAndSet(this, SCHEDULED, RUNNING);
+    }
+
+    void finished() {
+        state = DONE;
+    }
+
+    /** Cancels without telling the queue, for the queue itself (at close). */
+    boolean cancelQuietly() {
+        return STATE.compareAndSet(this, SCHEDULED, CANCELLED);
     }
 
     /** Earlier deadlines first; equal deadlines in the order they were scheduled. */
@@ -45,5 +88,11 @@ public final class ScheduledTask implements Comparable<ScheduledTask> {
     public int compareTo(ScheduledTask o) {
         int c = Long.compare(deadline - o.deadline, 0);
         return c != 0 ? c : Long.compare(sequence, o.sequence);
+    }
+
+    @Override
+    public String toString() {
+        String[] names = {"scheduled", "running", "done", "cancelled"};
+        return "ScheduledTask[" + names[state] + "]";
     }
 }

@@ -5,6 +5,7 @@ import evloop.sys.NativeException;
 import java.io.UncheckedIOException;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -14,12 +15,19 @@ import java.util.function.Consumer;
  * that wakes the loop from {@code epoll_wait}. Wake-ups are coalesced: while one is pending
  * (written but not yet drained by the loop) producers only enqueue, so a burst of a thousand
  * tasks costs one eventfd write, not a thousand.
+ *
+ * <p><b>Nothing accepted is dropped.</b> Once the loop starts closing, {@link #add} refuses work
+ * from other threads with {@link RejectedExecutionException}; what was accepted before runs in
+ * the loop's final {@link #runAll}. A producer that raced the close (it passed the check, then
+ * the drain finished) takes its task back out and is rejected, as Netty's executors do; if it
+ * cannot take it back, the drain already ran it. Either way the task ran or its submitter knows.
  */
 final class TaskQueue implements AutoCloseable {
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final AtomicLong wakeups = new AtomicLong();
     private final EventFd eventFd;
+    private volatile boolean shuttingDown;
 
     TaskQueue(EventFd eventFd) {
         this.eventFd = eventFd;
@@ -27,6 +35,10 @@ final class TaskQueue implements AutoCloseable {
 
     int fd() {
         return eventFd.fd();
+    }
+
+    EventFd eventFd() {
+        return eventFd;
     }
 
     boolean isEmpty() {
@@ -37,12 +49,37 @@ final class TaskQueue implements AutoCloseable {
         return wakeups.get();
     }
 
-    /** Queues {@code task}; with {@code wake}, makes sure the loop is or will be woken. */
-    void add(Runnable task, boolean wake) {
-        tasks.add(task);
-        if (wake) {
-            wake();
+    /**
+     * Queues {@code task}. From the loop thread ({@code onLoop}) it is always accepted, so that
+     * tasks running in the final drain can still queue follow-ups; from any other thread it is
+     * refused once the loop is shutting down, and the loop is woken.
+     */
+    void add(Runnable task, boolean onLoop) {
+        if (onLoop) {
+            tasks.add(task);
+            return;
         }
+        if (shuttingDown) {
+            throw rejected();
+        }
+        tasks.add(task);
+        if (shuttingDown && tasks.remove(task)) {
+            throw rejected();
+        }
+        wake();
+    }
+
+    private static RejectedExecutionException rejected() {
+        return new RejectedExecutionException("event loop is closed");
+    }
+
+    /** From now on other threads' tasks are refused; call before the final {@link #runAll}. */
+    void shutDown() {
+        shuttingDown = true;
+    }
+
+    boolean isShuttingDown() {
+        return shuttingDown;
     }
 
     void wake() {
@@ -76,6 +113,17 @@ final class TaskQueue implements AutoCloseable {
             if (r == null) {
                 break;
             }
+            ran++;
+            runner.accept(r);
+        }
+        return ran;
+    }
+
+    /** Runs tasks until the queue is empty, including those that running tasks queue. */
+    int runAll(Consumer<Runnable> runner) {
+        int ran = 0;
+        Runnable r;
+        while ((r = tasks.poll()) != null) {
             ran++;
             runner.accept(r);
         }

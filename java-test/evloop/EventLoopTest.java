@@ -85,7 +85,8 @@ class EventLoopTest {
             events.set(ev);
         });
         loop.setTrigger(p[0], Trigger.EDGE);
-        assertTrue(loop.fds().get(0).interest().contains(Interest.ET));
+        assertEquals(Trigger.EDGE, loop.fds().get(0).trigger());
+        assertEquals(Set.of(Interest.IN, Interest.RDHUP), loop.fds().get(0).interest());
         writeBytes(p[1], 3);
         loop.runOnce(1000);
         loop.runOnce(0);
@@ -214,17 +215,54 @@ class EventLoopTest {
     }
 
     @Test
-    void defaultErrorHandlerRemovesAndClosesTheFd() throws Exception {
+    void aThrowingHandlerLosesItsRegistrationButItsFdStaysOpenForItsOwner() throws Exception {
         int[] p = pipe();
-        loop.onReadable(p[0], (fd, ev) -> {
-            throw new IllegalStateException("deliberate: the default error handler logs this");
+        List<Throwable> toldOwner = new CopyOnWriteArrayList<>();
+        loop.onReadable(p[0], new FdHandler() {
+            @Override
+            public void handle(int fd, Set<Interest> ev) {
+                throw new AssertionError("deliberate: an Error, not an Exception; the default error handler logs it");
+            }
+
+            @Override
+            public void failed(int fd, Throwable error) {
+                toldOwner.add(error);
+            }
         });
         writeBytes(p[1], 1);
         loop.runOnce(1000);
-        assertTrue(loop.fds().isEmpty());
-        assertThrows(evloop.sys.NativeException.class, () -> evloop.sys.Native.get().close(p[0]),
-            "already closed by the loop");
+        assertTrue(loop.fds().isEmpty(), "out of the tables, so a level-triggered fd cannot spin");
+        assertEquals(1, toldOwner.size(), "the owner heard of it");
+        assertTrue(toldOwner.get(0) instanceof AssertionError);
+        assertEquals(1, readBytes(p[0], 16), "the loop did not close an fd it does not own");
+        close(p);
+    }
+
+    @Test
+    void aRegistrationMadeUnderTheSameNumberDuringTheFailingCallIsKept() throws Exception {
+        int[] p = pipe();
+        int[][] replacement = new int[1][];
+        AtomicInteger newCalls = new AtomicInteger();
+        loop.onReadable(p[0], (fd, ev) -> {
+            // The handler closes its fd, a new pipe gets the number, then the handler throws.
+            loop.remove(fd);
+            close(fd);
+            replacement[0] = pipe();
+            loop.onReadable(replacement[0][0], (f, e) -> {
+                readBytes(f, 16);
+                newCalls.incrementAndGet();
+            });
+            throw new IllegalStateException("deliberate: thrown after re-registering the number");
+        });
+        writeBytes(p[1], 1);
+        loop.runOnce(1000);
+        assertEquals(p[0], replacement[0][0], "the kernel reused the number");
+        writeBytes(replacement[0][1], 1);
+        loop.runOnce(1000);
+        assertEquals(1, newCalls.get(), "the failure removed only the registration that failed");
+        loop.remove(replacement[0][0]);
         close(p[1]);
+        close(replacement[0]);
     }
 
     @Test

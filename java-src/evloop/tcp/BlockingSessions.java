@@ -4,6 +4,9 @@ import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The synchronous-looking API of the gevent idea: each connection runs a plain blocking
@@ -11,56 +14,68 @@ import java.util.concurrent.LinkedBlockingQueue;
  * thread until the loop delivers the next line; {@link LineChannel#write} hands bytes to the
  * loop. The code reads like a thread-per-connection server while one loop thread multiplexes
  * every socket. On JDK 17 {@link #handler} throws {@link UnsupportedOperationException}.
+ *
+ * <p>The lines a session has not read yet wait in its inbox, which is bounded: above
+ * {@value #INBOX_HIGH} bytes the connection stops reading (the peer is held back by TCP, not by
+ * memory here), and at {@value #INBOX_LOW} it reads again. The lines of the read in progress
+ * when the bound is crossed still arrive, so the inbox can exceed the bound by one read.
  */
 public final class BlockingSessions {
     /** A connection's body, run on its own virtual thread; the connection closes when it returns. */
     @FunctionalInterface
     public interface Session {
+        /**
+         * @param channel the connection, read and written in blocking style
+         * @throws Exception logged; the connection closes either way
+         */
         void run(LineChannel channel) throws Exception;
     }
 
+    static final int INBOX_HIGH = 1 << 20;
+    static final int INBOX_LOW = 256 << 10;
     private static final Object EOF = new Object();
-    /** Thread.ofVirtual(), Thread.Builder.name(String), Thread.Builder.start(Runnable): JDK 21 API, found reflectively so the jar still targets 17. */
-    private static final Method OF_VIRTUAL;
-    private static final Method NAME;
-    private static final Method START;
-
-    static {
-        Method ofVirtual = null;
-        Method name = null;
-        Method start = null;
-        try {
-            Class<?> builder = Class.forName("java.lang.Thread$Builder");
-            ofVirtual = Thread.class.getMethod("ofVirtual");
-            name = builder.getMethod("name", String.class);
-            start = builder.getMethod("start", Runnable.class);
-        } catch (ReflectiveOperationException e) {
-            ofVirtual = null;
-        }
-        OF_VIRTUAL = ofVirtual;
-        NAME = name;
-        START = start;
-    }
+    private static final ThreadFactory VIRTUAL = virtualThreadFactory();
 
     private BlockingSessions() {}
 
-    /** True when this JVM has virtual threads. */
-    public static boolean available() {
-        return OF_VIRTUAL != null;
+    /** Thread.ofVirtual().name(prefix, 0).factory(), a JDK 21 API found reflectively so the jar still targets 17. */
+    private static ThreadFactory virtualThreadFactory() {
+        try {
+            Object builder = Thread.class.getMethod("ofVirtual").invoke(null);
+            Method name = Class.forName("java.lang.Thread$Builder").getMethod("name", String.class, long.class);
+            builder = name.invoke(builder, "evloop-session-", 0L);
+            return (ThreadFactory) Class.forName("java.lang.Thread$Builder").getMethod("factory").invoke(builder);
+        } catch (ReflectiveOperationException e) {
+            return null;
+        }
     }
 
-    /** A handler that runs {@code session} on a virtual thread per connection. */
+    /** @return true when this JVM has virtual threads */
+    public static boolean available() {
+        return VIRTUAL != null;
+    }
+
+    /**
+     * @param session run per connection on a virtual thread of its own
+     * @return a handler to give a {@link TcpServer}
+     * @throws UnsupportedOperationException on a JVM without virtual threads (before JDK 21)
+     */
     public static TcpHandler handler(Session session) {
         if (!available()) {
             throw new UnsupportedOperationException("blocking sessions need virtual threads (JDK 21 or newer); this JVM is "
                 + Runtime.version());
         }
+        return handler(session, VIRTUAL);
+    }
+
+    /** The handler, with the threads {@code threads} makes: tests use platform threads on JDK 17. */
+    static TcpHandler handler(Session session, ThreadFactory threads) {
         return new TcpHandler() {
             @Override
-            public void onConnect(Connection conn) throws Exception {
+            public void onConnect(Connection conn) {
                 LineChannel ch = new LineChannel(conn);
                 conn.attach(ch);
-                startVirtual(() -> {
+                threads.newThread(() -> {
                     try {
                         session.run(ch);
                     } catch (Exception e) {
@@ -69,14 +84,14 @@ public final class BlockingSessions {
                     } finally {
                         conn.close();
                     }
-                }, "evloop-session-" + conn.fd());
+                }).start();
             }
 
             @Override
             public void onMessage(Connection conn, ByteBuffer frame) {
                 byte[] line = new byte[frame.remaining()];
                 frame.get(frame.position(), line);
-                ((LineChannel) conn.attachment()).inbox.add(line);
+                ((LineChannel) conn.attachment()).arrived(line);
             }
 
             @Override
@@ -86,25 +101,41 @@ public final class BlockingSessions {
         };
     }
 
-    private static void startVirtual(Runnable r, String name) throws ReflectiveOperationException {
-        START.invoke(NAME.invoke(OF_VIRTUAL.invoke(null), name), r);
-    }
-
     /** The blocking view of one connection, used from its session's virtual thread. */
     public static final class LineChannel {
         private final Connection conn;
         final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+        /** Bytes of the lines in the inbox: what the bound applies to. */
+        private final AtomicLong queued = new AtomicLong();
+        private final AtomicBoolean paused = new AtomicBoolean();
         private boolean eof;
 
         LineChannel(Connection conn) {
             this.conn = conn;
         }
 
+        /** A line from the loop thread: queue it, and stop reading if the session falls behind. */
+        void arrived(byte[] line) {
+            inbox.add(line);
+            if (queued.addAndGet(line.length) > INBOX_HIGH && paused.compareAndSet(false, true)) {
+                conn.pauseReading();
+            }
+        }
+
+        /** @return the connection */
         public Connection connection() {
             return conn;
         }
 
-        /** The next line's bytes with its newline; blocks (parks) until it arrives; null at end of stream. */
+        /** @return bytes waiting in the inbox */
+        public long queuedBytes() {
+            return queued.get();
+        }
+
+        /**
+         * @return the next line's bytes with its newline, parking until it arrives; null at end of stream
+         * @throws InterruptedException if the session's thread is interrupted
+         */
         public byte[] readBytes() throws InterruptedException {
             if (eof) {
                 return null;
@@ -114,19 +145,34 @@ public final class BlockingSessions {
                 eof = true;
                 return null;
             }
-            return (byte[]) o;
+            byte[] line = (byte[]) o;
+            if (queued.addAndGet(-line.length) <= INBOX_LOW && paused.compareAndSet(true, false)) {
+                conn.resumeReading();
+            }
+            return line;
         }
 
-        /** The next line as UTF-8 text with its newline; null at end of stream. */
+        /**
+         * @return the next line as UTF-8 text with its newline; null at end of stream
+         * @throws InterruptedException if the session's thread is interrupted
+         */
         public String readLine() throws InterruptedException {
             byte[] b = readBytes();
             return b == null ? null : new String(b, StandardCharsets.UTF_8);
         }
 
+        /**
+         * @param bytes sent on the connection
+         * @return false once the connection is closing
+         */
         public boolean write(byte[] bytes) {
             return conn.send(bytes);
         }
 
+        /**
+         * @param text sent as UTF-8
+         * @return false once the connection is closing
+         */
         public boolean write(String text) {
             return conn.send(text.getBytes(StandardCharsets.UTF_8));
         }

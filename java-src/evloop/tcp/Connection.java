@@ -4,6 +4,7 @@ import evloop.EventLoop;
 import evloop.FdHandler;
 import evloop.Interest;
 import evloop.ScheduledTask;
+import evloop.net.Fd;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
 import evloop.sys.SockAddr;
@@ -15,18 +16,23 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One accepted TCP connection: its fd, peer, partial input, queued output and counters.
+ * One TCP connection: its fd, peer, partial input, queued output and counters.
  *
- * <p>Reads go into the server's shared read buffer and are split into frames there; only an
+ * <p>Reads go into the shard's shared read buffer and are split into frames there; only an
  * incomplete frame is copied out, into a per-connection array, until the rest arrives. Output
  * sent while the connection's own input is being handled is queued ("corked") and written once
  * after the batch, so an echo of many pipelined lines costs one {@code send}. EPOLLOUT is armed
- * only while output is queued. Above the server's high watermark the connection stops being
- * read; below the low one it resumes, so a peer that never reads costs bounded memory.
+ * only while output is queued. Above the high watermark the connection stops being read; below
+ * the low one it resumes, so a peer that never reads costs bounded memory. The application can
+ * stop reading too ({@link #pauseReading()}), to push back on a fast peer.
  *
- * <p>{@link #send}, {@link #close} and {@link #abort} are safe from any thread: off the loop
- * thread they are handed to it through {@code execute}, preserving each thread's order.
- * Everything else here runs on the loop thread.
+ * <p>The connection owns its {@link Fd} and is the only one to close it. Whatever goes wrong
+ * (a handler or a framing that throws anything, a failed syscall) ends this connection alone,
+ * and {@link TcpHandler#onDisconnect} hears why exactly once.
+ *
+ * <p>{@link #send}, {@link #close}, {@link #abort}, {@link #pauseReading} and
+ * {@link #resumeReading} are safe from any thread: off the loop thread they are handed to it
+ * through {@code execute}, preserving each thread's order. Everything else runs on the loop thread.
  */
 public final class Connection implements Sender {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
@@ -37,42 +43,51 @@ public final class Connection implements Sender {
     private final Shard shard;
     private final EventLoop loop;
     private final Native nat = Native.get();
-    private final int fd;
+    private final Fd fd;
+    /** The number fd had: this connection's name in logs and maps, even after the fd is closed. */
+    private final int number;
     /** The peer, built on first use; an IPv4 peer is kept as two ints until then (c10k memory). */
     private InetSocketAddress peer;
     private final int peerIpv4;
     private final int peerPort;
     private final OutputQueue out;
-    private final FdHandler reader = this::onReadable;
-    private final FdHandler writer = this::onWritable;
+    private final Inbound in;
+    private final FdHandler reader = new Io(false);
+    private final FdHandler writer = new Io(true);
 
     private State state = State.OPEN;
     private DisconnectCause closeCause;
     private ScheduledTask closeTimer;
-    private final PartialFrame partial = new PartialFrame();
     private boolean corked;
-    private boolean readPaused;
+    private boolean readerArmed;
+    private boolean outputBackedUp;
+    private boolean readingPaused;
     private boolean writerArmed;
-    private long bytesIn;
     private long bytesOut;
-    private long framesIn;
     private volatile Object attachment;
 
-    Connection(Shard shard, int fd, boolean v4, int ipv4, int port, InetSocketAddress v6) {
+    Connection(Shard shard, Fd fd, boolean v4, int ipv4, int port, InetSocketAddress v6) {
         this.server = shard.server;
         this.shard = shard;
         this.loop = shard.loop;
         this.fd = fd;
+        this.number = fd.fd();
         this.peerIpv4 = ipv4;
         this.peerPort = port;
         this.peer = v4 ? null : v6;
         this.out = new OutputQueue(shard.pool);
+        this.in = new Inbound(this, shard);
     }
 
+    /**
+     * @return the number of this connection's fd, for logs and maps; it stays the same after
+     *     close, when the kernel may already have given the number to another fd
+     */
     public int fd() {
-        return fd;
+        return number;
     }
 
+    /** @return the peer's address */
     public InetSocketAddress peer() {
         InetSocketAddress p = peer;
         if (p == null) {
@@ -82,30 +97,47 @@ public final class Connection implements Sender {
         return p;
     }
 
+    /** @return the server that accepted this connection */
     public TcpServer server() {
         return server;
     }
 
-    /** Whatever the application keeps with this connection (a session, a parser state). */
+    /** @return the loop this connection lives on */
+    public EventLoop loop() {
+        return loop;
+    }
+
+    /** @return whatever the application keeps with this connection (a session, a parser state) */
     public Object attachment() {
         return attachment;
     }
 
+    /** @param value kept with this connection for the application */
     public void attach(Object value) {
         this.attachment = value;
     }
 
-    /** True until the connection starts closing. Racy off the loop thread, as any such flag is. */
+    /** @return true until the connection starts closing; racy off the loop thread, as any such flag is */
     public boolean isOpen() {
         return state == State.OPEN;
     }
 
-    /** False while reading is paused because queued output is above the high watermark. */
+    /** @return false while queued output is above the high watermark (and reading is paused for it) */
     public boolean isWritable() {
-        return !readPaused;
+        return !outputBackedUp;
     }
 
-    /** Queues {@code data}'s remaining bytes (copied; the buffer is not changed). Returns false once closing. */
+    /** @return true while the application has paused reading ({@link #pauseReading()}) */
+    public boolean isReadingPaused() {
+        return readingPaused;
+    }
+
+    /**
+     * Queues {@code data}'s remaining bytes; they are copied, the buffer is not changed.
+     *
+     * @param data the bytes to send
+     * @return false once closing (nothing is sent)
+     */
     @Override
     public boolean send(ByteBuffer data) {
         if (loop.inLoop()) {
@@ -116,14 +148,19 @@ public final class Connection implements Sender {
         return shard.onLoop(() -> sendOnLoop(copy));
     }
 
-    /** Queues {@code data} (not copied when sent from another thread: do not change it afterwards). */
+    /**
+     * Queues {@code data}. Sent from another thread it is not copied: do not change it afterwards.
+     *
+     * @param data the bytes to send
+     * @return false once closing (nothing is sent)
+     */
     @Override
     public boolean send(byte[] data) {
         ByteBuffer wrapped = ByteBuffer.wrap(data);
         return loop.inLoop() ? sendOnLoop(wrapped) : shard.onLoop(() -> sendOnLoop(wrapped));
     }
 
-    /** Stops reading, flushes queued output (within the server's close timeout), then closes. */
+    /** Stops reading, flushes queued output (within the close timeout), then closes. */
     public void close() {
         shard.onLoop(() -> closeGracefully(DisconnectCause.LOCAL_CLOSE));
     }
@@ -133,22 +170,41 @@ public final class Connection implements Sender {
         shard.onLoop(() -> abortNow(DisconnectCause.LOCAL_CLOSE));
     }
 
-    /** This connection as data. Loop thread (see {@link TcpServer#connections()}). */
+    /**
+     * Stops reading from the socket, so the peer's sends back up into its own buffers (TCP's
+     * window pushes back). Frames already read in the current batch are still delivered.
+     */
+    public void pauseReading() {
+        shard.onLoop(() -> {
+            readingPaused = true;
+            updateReading();
+        });
+    }
+
+    /** Reading goes on after {@link #pauseReading()}. */
+    public void resumeReading() {
+        shard.onLoop(() -> {
+            readingPaused = false;
+            updateReading();
+        });
+    }
+
+    /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
     public ConnectionInfo info() {
-        return new ConnectionInfo(fd, peer(), bytesIn, bytesOut, framesIn, partial.length(), out.size(),
-            readPaused, state.name().toLowerCase());
+        return new ConnectionInfo(number, peer(), in.bytesIn, bytesOut, in.framesIn, in.buffered(), out.size(),
+            outputBackedUp, readingPaused, state.name().toLowerCase());
     }
 
     @Override
     public String toString() {
-        return "Connection[fd=" + fd + ", peer=" + peer() + ", " + state + "]";
+        return "Connection[fd=" + number + ", peer=" + peer() + ", " + state + "]";
     }
 
     // ---- loop thread ---------------------------------------------------------------------
 
     void start() {
         try {
-            loop.onReadable(fd, reader);
+            updateReading();
         } catch (RuntimeException e) {
             internalFailure(e);
             return;
@@ -160,13 +216,18 @@ public final class Connection implements Sender {
         }
     }
 
-    /**
-     * A failure inside the reactor itself (epoll_ctl refused, a framing bug): it ends this
-     * connection here, so it never reaches the loop's default error handler, which would close
-     * the fd behind this object's back.
-     */
-    private void internalFailure(RuntimeException e) {
-        LOG.log(Level.WARNING, "connection on fd " + fd + " (peer " + peer() + ") failed; resetting it", e);
+    /** Puts the connection in the read table exactly while it should be read. */
+    private void updateReading() {
+        boolean want = state == State.OPEN && !outputBackedUp && !readingPaused;
+        if (want != readerArmed) {
+            readerArmed = want;
+            loop.onReadable(fd.fd(), want ? reader : null);
+        }
+    }
+
+    /** A failure inside the reactor itself (epoll_ctl refused, a framing bug): it ends this connection only. */
+    private void internalFailure(Throwable e) {
+        LOG.log(Level.WARNING, "connection on fd " + number + " (peer " + peer() + ") failed; resetting it", e);
         abortNow(DisconnectCause.ERROR);
     }
 
@@ -186,119 +247,85 @@ public final class Connection implements Sender {
         return true;
     }
 
-    private void onReadable(int fd, Set<Interest> events) {
+    /**
+     * A table entry: the read side ({@code output} false) reads, the write side flushes. If
+     * anything escapes it anyway, the loop removes the fd and tells it through {@link #failed}.
+     */
+    private final class Io implements FdHandler {
+        private final boolean output;
+
+        Io(boolean output) {
+            this.output = output;
+        }
+
+        @Override
+        public void handle(int f, Set<Interest> events) {
+            try {
+                if (output) {
+                    flush();
+                } else {
+                    in.readRounds(fd.fd());
+                }
+            } catch (Throwable e) {
+                internalFailure(e);
+            }
+        }
+
+        @Override
+        public void failed(int f, Throwable error) {
+            abortNow(DisconnectCause.ERROR);
+        }
+    }
+
+    /** True while this connection should go on reading. */
+    boolean isReading() {
+        return state == State.OPEN && readerArmed;
+    }
+
+    void cork(boolean on) {
+        corked = on;
+    }
+
+    /** Hands one frame to the handler; false if the connection stopped taking frames. */
+    boolean deliverFrame(ByteBuffer frame) {
         try {
-            readRounds();
-        } catch (RuntimeException e) {
-            out.release();
-            internalFailure(e);
-        }
-    }
-
-    private void readRounds() {
-        ReadBuffer rb = shard.readBuffer;
-        ByteBuffer buf = rb.buf;
-        // A few rounds at most, so one fast sender cannot starve the other connections.
-        for (int round = 0; round < 4 && state == State.OPEN && !readPaused; round++) {
-            buf.clear();
-            partial.restoreInto(buf);
-            int start = buf.position();
-            long n;
-            try {
-                n = nat.read(fd, rb.address + start, buf.capacity() - start);
-            } catch (NativeException e) {
-                failed(e);
-                return;
-            }
-            if (n == Native.WOULD_BLOCK) {
-                break;
-            }
-            if (n == 0) {
-                peerClosed();
-                return;
-            }
-            bytesIn += n;
-            shard.bytesIn += n;
-            buf.limit(start + (int) n).position(0);
-            corked = true;
-            try {
-                deliver(buf, rb.frame);
-            } finally {
-                corked = false;
-            }
-            partial.keep(buf, state == State.OPEN);
-            flush();
-            if (n < buf.capacity() - start) {
-                break;
-            }
-        }
-    }
-
-    private void deliver(ByteBuffer buf, ByteBuffer frame) {
-        Framing framing = server.framing;
-        while (buf.hasRemaining() && state == State.OPEN) {
-            int length;
-            try {
-                length = framing.frameLength(buf);
-            } catch (FramingException e) {
-                protocolError(e);
-                return;
-            }
-            if (length == 0) {
-                return;
-            }
-            int start = buf.position();
-            buf.position(start + length);
-            frame.clear().position(start).limit(start + length);
-            framesIn++;
-            shard.framesIn++;
-            try {
-                server.handler().onMessage(this, frame);
-            } catch (Throwable t) {
-                handlerFailed("onMessage", t);
-                return;
-            }
-        }
-    }
-
-
-    private void onWritable(int fd, Set<Interest> events) {
-        try {
-            flush();
-        } catch (RuntimeException e) {
-            internalFailure(e);
+            server.handler().onMessage(this, frame);
+            return true;
+        } catch (Throwable t) {
+            handlerFailed("onMessage", t);
+            return false;
         }
     }
 
     /** Writes what the socket takes, then sets write interest and backpressure from what is left. */
-    private void flush() {
+    void flush() {
         if (state == State.CLOSED) {
             return;
         }
         if (!out.isEmpty()) {
             try {
-                long n = out.writeTo(nat, fd);
+                long n = out.writeTo(nat, fd.fd());
                 bytesOut += n;
                 shard.bytesOut += n;
             } catch (NativeException e) {
-                failed(e);
+                ioFailed(e);
                 return;
             }
         }
         boolean pending = !out.isEmpty();
         if (pending != writerArmed) {
             writerArmed = pending;
-            loop.onWritable(fd, pending ? writer : null);
+            loop.onWritable(fd.fd(), pending ? writer : null);
         }
         if (state == State.OPEN) {
-            if (!readPaused && out.size() > server.highWatermark) {
-                readPaused = true;
-                loop.offReadable(fd);
+            if (!outputBackedUp && out.size() > server.highWatermark) {
+                outputBackedUp = true;
+                updateReading();
                 shard.pauses++;
                 writabilityChanged(false);
-            } else if (readPaused && out.size() <= server.lowWatermark) {
-                readPaused = false;
-                loop.onReadable(fd, reader);
+            } else if (outputBackedUp && out.size() <= server.lowWatermark) {
+                outputBackedUp = false;
+                updateReading();
                 writabilityChanged(true);
             }
         } else if (!pending) {
@@ -314,12 +341,7 @@ public final class Connection implements Sender {
         }
     }
 
-    private void peerClosed() {
-        partial.clear();
-        closeGracefully(DisconnectCause.PEER_CLOSED);
-    }
-
-    private void protocolError(FramingException e) {
+    void protocolError(FramingException e) {
         try {
             server.handler().onProtocolError(this, e);
         } catch (Throwable t) {
@@ -329,13 +351,13 @@ public final class Connection implements Sender {
     }
 
     private void handlerFailed(String callback, Throwable t) {
-        LOG.log(Level.WARNING, callback + " threw for fd " + fd + " (peer " + peer() + "); closing it", t);
+        LOG.log(Level.WARNING, callback + " threw for fd " + number + " (peer " + peer() + "); closing it", t);
         closeGracefully(DisconnectCause.HANDLER_ERROR);
     }
 
-    private void failed(NativeException e) {
+    void ioFailed(NativeException e) {
         if (!e.isConnectionReset()) {
-            LOG.log(Level.WARNING, "I/O error on fd " + fd + " (peer " + peer() + ")", e);
+            LOG.log(Level.WARNING, "I/O error on fd " + number + " (peer " + peer() + ")", e);
         }
         finish(e.isConnectionReset() ? DisconnectCause.RESET : DisconnectCause.ERROR);
     }
@@ -347,17 +369,15 @@ public final class Connection implements Sender {
         }
         state = State.CLOSING;
         closeCause = cause;
-        if (!readPaused) {
-            // Also after EOF: a level-triggered fd at end of stream stays readable, and left in
-            // the read table it would wake every turn until the output drained.
-            loop.offReadable(fd);
-        }
+        // Out of the read table also after EOF: a level-triggered fd at end of stream stays
+        // readable, and left in the table it would wake every turn until the output drained.
+        updateReading();
         if (out.isEmpty()) {
             finish(cause);
             return;
         }
-        long timeout = server.closeTimeoutNanos;
-        closeTimer = loop.schedule(timeout, TimeUnit.NANOSECONDS, () -> abortNow(DisconnectCause.CLOSE_TIMEOUT));
+        closeTimer = loop.schedule(server.closeTimeoutNanos, TimeUnit.NANOSECONDS,
+            () -> abortNow(DisconnectCause.CLOSE_TIMEOUT));
         if (!corked) {
             flush();
         }
@@ -368,29 +388,32 @@ public final class Connection implements Sender {
             return;
         }
         try {
-            Sockets.get().setLingerAbort(fd);
+            Sockets.get().setLingerAbort(fd.fd());
         } catch (NativeException e) {
-            LOG.log(Level.DEBUG, "SO_LINGER before abort failed on fd " + fd, e);
+            LOG.log(Level.DEBUG, "SO_LINGER before abort failed on fd " + number, e);
         }
         finish(cause);
     }
 
+    /** The one way out: leaves the tables, closes the fd (once), and tells the handler why. */
     private void finish(DisconnectCause cause) {
         if (state == State.CLOSED) {
             return;
         }
         state = State.CLOSED;
+        readerArmed = false;
+        writerArmed = false;
         if (closeTimer != null) {
             closeTimer.cancel();
         }
         try {
             if (!loop.isClosed()) {
-                loop.remove(fd);
+                loop.remove(fd.fd());
             }
         } finally {
-            nat.closeQuietly(fd);
+            fd.close();
             out.release();
-            partial.clear();
+            in.clear();
             shard.connectionClosed(this, cause);
         }
     }

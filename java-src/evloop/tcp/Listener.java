@@ -3,6 +3,7 @@ package evloop.tcp;
 import evloop.EventLoop;
 import evloop.FdHandler;
 import evloop.Interest;
+import evloop.net.Fd;
 import evloop.sys.Errno;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
@@ -14,37 +15,55 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The listening socket's read-table entry: accepts up to a batch of connections per event and
- * hands them to the server. When the process is out of fds (EMFILE/ENFILE) the pending
- * connections keep the listener readable, and a level-triggered loop would spin on it; so
- * accepting pauses (the listener leaves the read table) and a timer retries. Clients wait in the
- * kernel's backlog meanwhile and are served once fds are free. One warning per episode.
+ * hands them to the server.
+ *
+ * <p>When the process runs out of fds or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the
+ * pending connections keep the listener readable and a level-triggered loop would spin on it.
+ * So accepting pauses (the listener leaves the read table) and a timer retries; clients wait in
+ * the kernel's backlog meanwhile and are served once resources are free. One warning per
+ * episode. Everything that path needs is loaded before the first accept ({@link Preload}), and
+ * its timer task is built with the listener, because without fds none of it could be loaded
+ * later: a class file is read through an fd.
+ *
+ * <p>The listener owns its {@link Fd} and closes it once, in {@link #close()}.
  */
 final class Listener implements FdHandler {
     private static final System.Logger LOG = System.getLogger(Listener.class.getName());
 
+    /** accept4 as the listener calls it: {@link Sockets#accept}, or a test's stand-in that fails on cue. */
+    @FunctionalInterface
+    interface Acceptor {
+        int accept(int listenFd, SockAddr peer) throws NativeException;
+    }
+
     private final Shard shard;
     private final EventLoop loop;
-    private final int fd;
+    private final Fd fd;
     private final int batch;
     private final long retryNanos;
+    private final Acceptor acceptor;
     private final SockAddr peer = new SockAddr();
+    /** Built now, so that pausing allocates no new class: see the class comment. */
+    private final Runnable retry = this::retry;
     private boolean exhausted;
+    private boolean paused;
     private boolean closed;
 
-    Listener(Shard shard, int fd, int batch, long retryNanos) {
+    Listener(Shard shard, Fd fd, ServerConfig cfg) {
         this.shard = shard;
         this.loop = shard.loop;
         this.fd = fd;
-        this.batch = batch;
-        this.retryNanos = retryNanos;
+        this.batch = cfg.acceptBatch;
+        this.retryNanos = cfg.acceptRetry.toNanos();
+        this.acceptor = cfg.acceptor;
     }
 
     int fd() {
-        return fd;
+        return fd.fd();
     }
 
     void start() {
-        loop.onReadable(fd, this);
+        loop.onReadable(fd.fd(), this);
     }
 
     @Override
@@ -52,60 +71,98 @@ final class Listener implements FdHandler {
         for (int i = 0; i < batch && !closed; i++) {
             int cfd;
             try {
-                cfd = Sockets.get().accept(fd, peer);
+                cfd = acceptor.accept(fd.fd(), peer);
             } catch (NativeException e) {
-                if (e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE) {
-                    pause(e);
-                    return;
+                if (isPerConnection(e.errno())) {
+                    // The connection died between the SYN and accept, or the kernel handed us
+                    // its pending network error: nothing to serve, the next one may be fine.
+                    continue;
                 }
-                // The connection died between the SYN and accept (ECONNABORTED and friends):
-                // nothing to serve, the next one may be fine.
-                LOG.log(Level.DEBUG, "accept failed on fd " + fd, e);
-                continue;
+                pause(e.errnoName());
+                return;
             }
             if (cfd == Native.WOULD_BLOCK) {
                 return;
             }
             if (exhausted) {
                 exhausted = false;
-                LOG.log(Level.INFO, "accepting again on " + shard.server.localAddress() + ": fds are available");
+                log(Level.INFO, "accepting again on " + shard.server.localAddress() + ": resources are free");
             }
-            try {
-                shard.accepted(cfd, peer);
-            } catch (RuntimeException e) {
-                // Adopting one connection failed (its connection already reset itself, or the
-                // hand-off did); the listener must live on for the next.
-                LOG.log(Level.WARNING, "serving the connection on fd " + cfd + " failed", e);
-            }
+            shard.accepted(cfd, peer);
         }
     }
 
-    private void pause(NativeException e) {
+    /**
+     * Errors accept4 reports for one connection only (man accept4: Linux passes a new
+     * connection's pending network error to accept); anything else (out of fds or memory, or an
+     * errno nobody expected) pauses accepting rather than retrying it in a tight loop.
+     */
+    private static boolean isPerConnection(int errno) {
+        switch (errno) {
+            case Errno.ECONNABORTED:
+            case Errno.EPROTO:
+            case Errno.EPERM:
+            case Errno.ENETDOWN:
+            case Errno.ENETUNREACH:
+            case Errno.EHOSTDOWN:
+            case Errno.EHOSTUNREACH:
+            case Errno.ENONET:
+            case Errno.ENOPROTOOPT:
+            case Errno.EOPNOTSUPP:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** The loop took the listener out of its tables (something here threw): come back after a pause. */
+    @Override
+    public void failed(int listenFd, Throwable error) {
+        pause(error.getClass().getSimpleName());
+    }
+
+    private void pause(String why) {
+        if (closed || paused) {
+            return;
+        }
+        paused = true;
         shard.acceptPauses++;
-        loop.offReadable(fd);
-        loop.schedule(retryNanos, TimeUnit.NANOSECONDS, () -> {
-            if (!closed) {
-                loop.onReadable(fd, this);
-            }
-        });
+        loop.offReadable(fd.fd());
+        loop.schedule(retryNanos, TimeUnit.NANOSECONDS, retry);
         if (!exhausted) {
             exhausted = true;
-            // Logged after the pause is in place: without fds the logger may fail too.
-            LOG.log(Level.WARNING, "out of file descriptors (" + e.errnoName() + ") on " + shard.server.localAddress()
-                + ": accepting pauses and retries every " + TimeUnit.NANOSECONDS.toMillis(retryNanos)
-                + " ms until fds are free; clients wait in the backlog");
+            log(Level.WARNING, "cannot accept on " + shard.server.localAddress() + " (" + why
+                + "): accepting pauses and retries every " + TimeUnit.NANOSECONDS.toMillis(retryNanos)
+                + " ms until fds and memory are free; clients wait in the backlog");
         }
     }
 
+    private void retry() {
+        paused = false;
+        if (!closed) {
+            loop.onReadable(fd.fd(), this);
+        }
+    }
+
+    /** Logs, and survives a logger that fails for want of an fd. */
+    private static void log(Level level, String message) {
+        try {
+            LOG.log(level, message);
+        } catch (Throwable loggingFailed) {
+            // Nothing to do: the pause itself is already in place.
+        }
+    }
+
+    /** Stops listening and closes the fd, once; on the loop thread. */
     void close() {
         if (!closed) {
             closed = true;
             try {
                 if (!loop.isClosed()) {
-                    loop.remove(fd);
+                    loop.remove(fd.fd());
                 }
             } finally {
-                Native.get().closeQuietly(fd);
+                fd.close();
             }
         }
     }

@@ -1,7 +1,7 @@
 package evloop.tcp;
 
 import evloop.EventLoop;
-import evloop.sys.Native;
+import evloop.net.Fd;
 import evloop.sys.NativeException;
 import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
@@ -45,16 +45,18 @@ final class Shard {
     volatile long acceptPauses;
 
     Shard(TcpServer server, EventLoop loop) {
+        Preload.reactor();
         this.server = server;
         this.loop = loop;
         this.readBuffer = new ReadBuffer(server.framing.maxFrameLength() + READ_SIZE);
     }
 
     /** A connection this shard's listener accepted: keep it or hand it to the least-loaded shard. */
-    void accepted(int fd, SockAddr peer) {
+    void accepted(int cfd, SockAddr peer) {
+        Fd fd = Fd.own(cfd);
         if (closing || !server.admit()) {
             rejected++;
-            Native.get().closeQuietly(fd);
+            fd.close();
             return;
         }
         Shard target = server.leastLoaded(this);
@@ -68,22 +70,22 @@ final class Shard {
         if (!target.onLoop(() -> target.adopt(fd, v4, ip, port, v6))) {
             target.load.decrementAndGet();
             server.released();
-            Native.get().closeQuietly(fd);
+            fd.close();
         }
     }
 
     /** Starts serving {@code fd} on this shard's loop (its thread). */
-    void adopt(int fd, boolean v4, int ip, int port, InetSocketAddress v6) {
+    void adopt(Fd fd, boolean v4, int ip, int port, InetSocketAddress v6) {
         if (closing) {
             load.decrementAndGet();
             server.released();
-            Native.get().closeQuietly(fd);
+            fd.close();
             checkDrained();
             return;
         }
         if (server.noDelay) {
             try {
-                Sockets.get().setNoDelay(fd, true);
+                Sockets.get().setNoDelay(fd.fd(), true);
             } catch (NativeException e) {
                 LOG.log(Level.DEBUG, "TCP_NODELAY failed on fd " + fd, e);
             }
@@ -113,8 +115,12 @@ final class Shard {
         }
     }
 
-    /** Closes the listener, then every connection: gracefully, or at once with {@code now}. */
+    /**
+     * Closes the listener, then every connection: gracefully, or at once with {@code now}. A
+     * loop held by its pause gate cannot flush, so its connections are reset at once too.
+     */
     void shutdown(boolean now) {
+        now |= loop.isHeld();
         closing = true;
         if (listener != null) {
             listener.close();

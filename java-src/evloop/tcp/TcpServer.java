@@ -2,6 +2,7 @@ package evloop.tcp;
 
 import evloop.EventLoop;
 import evloop.EventLoopGroup;
+import evloop.net.Fd;
 import evloop.sys.NativeException;
 import evloop.sys.Sockets;
 import java.io.Closeable;
@@ -15,7 +16,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -28,13 +31,40 @@ import java.util.function.Function;
  * ({@link Balance#LEAST_LOADED}: even spread, one accept path) or every loop has its own
  * SO_REUSEPORT listener ({@link Balance#REUSE_PORT}: the kernel spreads by connection hash, no
  * hand-off, but no regard for load). The handler can be replaced while the server runs
- * ({@link #setHandler}); {@link #close()} is idempotent and synchronous.
+ * ({@link #setHandler}).
+ *
+ * <p><b>Stopping.</b> {@link #closeAsync(Duration)} closes the listeners at once (the port is
+ * free for an immediate re-bind), lets every connection flush its output within a grace period,
+ * resets what is left, and closes the loops if the server owns them; its future completes when
+ * all that is done, and {@link #status()} goes from RUNNING through STOPPING to STOPPED.
+ * {@link #close()} does the same and waits, boundedly, except on a loop thread, where it never
+ * waits (two loops closing each other's servers cannot deadlock). Every step is bounded: a
+ * server whose loop is blocked by a handler still releases its threads and fds once the handler
+ * returns, and close returns meanwhile.
  */
 public final class TcpServer implements Closeable {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
 
     /** How a server on several loops spreads connections over them. */
-    public enum Balance { LEAST_LOADED, REUSE_PORT }
+    public enum Balance {
+        /** One listener hands each new connection to the loop with the fewest. */
+        LEAST_LOADED,
+        /** A SO_REUSEPORT listener per loop; the kernel spreads connections by hash. */
+        REUSE_PORT
+    }
+
+    /** Where a server is in its life. */
+    public enum Status {
+        /** Accepting and serving. */
+        RUNNING,
+        /** Listeners closed; connections flushing. */
+        STOPPING,
+        /** Everything released. */
+        STOPPED
+    }
+
+    /** Slack on top of the grace period before the server stops waiting for a flush. */
+    private static final long SLACK_MILLIS = 2000;
 
     private final Shard[] shards;
     private final EventLoopGroup ownedGroup;
@@ -42,13 +72,15 @@ public final class TcpServer implements Closeable {
     private final AtomicInteger active = new AtomicInteger();
     private final int maxClients;
     private volatile TcpHandler handler;
-    private volatile boolean closeStarted;
+    private final AtomicReference<Status> status = new AtomicReference<>(Status.RUNNING);
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
     final boolean noDelay;
     final Framing framing;
     final long highWatermark;
     final long lowWatermark;
-    final long closeTimeoutNanos;
+    /** How long a closing connection may flush; closeAsync(grace) shortens or lengthens it. */
+    volatile long closeTimeoutNanos;
 
     private TcpServer(List<EventLoop> loops, EventLoopGroup owned, ServerConfig cfg, TcpHandler handler)
             throws NativeException {
@@ -68,18 +100,24 @@ public final class TcpServer implements Closeable {
         try {
             bindTo = new InetSocketAddress(InetAddress.getByName(cfg.host), cfg.port);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("unknown host: " + cfg.host, e);
+            throw new IllegalArgumentException("host must be an address or a name that resolves, got " + cfg.host, e);
         }
         boolean perLoop = cfg.balance == Balance.REUSE_PORT && shards.length > 1;
         InetSocketAddress bound = null;
         try {
             for (int i = 0; i < (perLoop ? shards.length : 1); i++) {
                 InetSocketAddress at = bound == null ? bindTo : new InetSocketAddress(bound.getAddress(), bound.getPort());
-                int fd = Sockets.get().listen(at, cfg.backlog, perLoop || cfg.reusePort);
-                Listener l = new Listener(shards[i], fd, cfg.acceptBatch, cfg.acceptRetry.toNanos());
+                Fd fd = Fd.own(Sockets.get().listen(at, cfg.backlog, perLoop || cfg.reusePort));
+                Listener l;
+                try {
+                    l = new Listener(shards[i], fd, cfg);
+                } catch (RuntimeException e) {
+                    fd.close();
+                    throw e;
+                }
                 shards[i].listener = l;
                 if (bound == null) {
-                    bound = Sockets.get().localAddress(fd);
+                    bound = Sockets.get().localAddress(fd.fd());
                 }
                 Shard s = shards[i];
                 s.loop.call(() -> {
@@ -88,13 +126,12 @@ public final class TcpServer implements Closeable {
                 });
             }
         } catch (NativeException | RuntimeException e) {
+            // Listeners opened so far, and connections they may already have accepted.
             for (Shard s : shards) {
-                if (s.listener != null) {
-                    s.loop.call(() -> {
-                        s.listener.close();
-                        return null;
-                    });
-                }
+                s.loop.call(() -> {
+                    s.shutdown(true);
+                    return null;
+                });
             }
             throw e;
         }
@@ -196,7 +233,13 @@ public final class TcpServer implements Closeable {
 
     private <T> List<T> collect(Function<Connection, T> f) {
         List<T> out = new ArrayList<>();
+        if (status.get() == Status.STOPPED) {
+            return out;
+        }
         for (Shard s : shards) {
+            if (s.loop.isClosed()) {
+                continue;
+            }
             out.addAll(s.loop.call(() -> {
                 List<T> part = new ArrayList<>();
                 for (Connection c : s.connections()) {
@@ -235,74 +278,127 @@ public final class TcpServer implements Closeable {
 
     // ---- stopping ------------------------------------------------------------------------
 
-    /** Waits until a server with loops of its own has stopped; returns at once for one on a caller's loops. */
+    /** @return RUNNING, STOPPING or STOPPED */
+    public Status status() {
+        return status.get();
+    }
+
+    /**
+     * Waits until a server with loops of its own has stopped; returns at once for one on a caller's loops.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
     public void join() throws InterruptedException {
         if (ownedGroup != null) {
             ownedGroup.join();
         }
     }
 
+    /** @return {@link #closeAsync(Duration)} with the configured close timeout as grace period */
+    public CompletableFuture<Void> closeAsync() {
+        return closeAsync(Duration.ofNanos(closeTimeoutNanos));
+    }
+
     /**
-     * Stops the server: closes the listeners first (the port is free for an immediate re-bind),
-     * lets every connection flush its output within the close timeout, resets the rest, and
-     * stops and closes the loops if the server owns them. Idempotent; returns when all fds are
-     * released. Called on a loop thread (from a handler), it cannot wait for that loop to
-     * flush, so its connections with output still queued are reset.
+     * Starts stopping the server (idempotent: later calls return the same future) and returns
+     * at once. The listeners close first, then every connection gets {@code grace} to flush its
+     * output before it is reset; then the server's own loops, if it has any, are closed.
+     *
+     * @param grace how long connections may take to flush
+     * @return completes when everything is released
+     */
+    public CompletableFuture<Void> closeAsync(Duration grace) {
+        ServerConfig.checkDuration("grace", grace);
+        if (status.compareAndSet(Status.RUNNING, Status.STOPPING)) {
+            closeTimeoutNanos = grace.toNanos();
+            // A thread of its own does the waiting, so no loop thread ever waits for a loop.
+            Thread t = new Thread(() -> stopAll(grace), "evloop-stop-" + localAddress.getPort());
+            t.setDaemon(true);
+            t.start();
+        }
+        return stopped;
+    }
+
+    /**
+     * Stops the server as {@link #closeAsync()} does, and waits for it, boundedly, unless
+     * called on a loop thread (from a handler), where it returns at once: waiting there could
+     * block the very loop that has to flush.
      */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closeStarted) {
-                awaitDrained();
-                return;
-            }
-            closeStarted = true;
+        CompletableFuture<Void> f = closeAsync();
+        if (EventLoop.current() != null) {
+            return;
         }
-        for (Shard s : shards) {
-            if (s.loop.inLoop() || !s.loop.isRunning()) {
-                s.shutdown(true);
-            } else {
-                // A paused loop would never flush or fire its close timers.
-                s.loop.control().resume();
-                s.loop.execute(() -> s.shutdown(false));
-            }
-        }
-        if (!awaitDrained()) {
-            for (Shard s : shards) {
-                if (!s.loop.isClosed()) {
-                    s.loop.call(() -> {
-                        s.shutdown(true);
-                        return null;
-                    });
-                }
-            }
-        }
-        if (ownedGroup != null) {
-            ownedGroup.close();
+        try {
+            // stopAll's waits: grace + slack, then slack after the resets, then grace + slack for the threads.
+            f.get(2 * TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 4 * SLACK_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "server on " + localAddress + " did not finish stopping in time", e);
         }
     }
 
-    /** Waits for every shard to drain; false if the close timeout (plus slack) passed first. */
-    private boolean awaitDrained() {
+    private void stopAll(Duration grace) {
+        try {
+            shutdownShards(false);
+            if (!awaitDrained(grace.toMillis() + SLACK_MILLIS)) {
+                LOG.log(Level.WARNING, "server on " + localAddress + " did not drain in time; resetting what is left");
+                shutdownShards(true);
+                awaitDrained(SLACK_MILLIS);
+            }
+        } catch (Throwable t) {
+            LOG.log(Level.WARNING, "server on " + localAddress + " failed while stopping", t);
+        } finally {
+            try {
+                if (ownedGroup != null && !ownedGroup.close(grace.plusMillis(SLACK_MILLIS))) {
+                    LOG.log(Level.WARNING, "a loop of the server on " + localAddress + " is still blocked by a handler;"
+                        + " it releases its thread and fds when the handler returns");
+                }
+            } finally {
+                status.set(Status.STOPPED);
+                stopped.complete(null);
+            }
+        }
+    }
+
+    /** Hands each shard its shutdown; a loop nobody runs is shut down here, as its owner. */
+    private void shutdownShards(boolean now) {
+        for (Shard s : shards) {
+            if (s.loop.isClosed()) {
+                s.drained.complete(null);
+            } else if (!s.loop.isRunning()) {
+                s.loop.call(() -> {
+                    s.shutdown(true);
+                    return null;
+                });
+            } else if (!s.onLoop(() -> s.shutdown(now))) {
+                s.drained.complete(null);
+            }
+        }
+    }
+
+    /** Waits for every shard to drain; false if {@code millis} passed first. */
+    private boolean awaitDrained(long millis) {
         CompletableFuture<?>[] all = new CompletableFuture<?>[shards.length];
         for (int i = 0; i < shards.length; i++) {
             all[i] = shards[i].drained;
         }
         try {
-            CompletableFuture.allOf(all).get(TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 5000, TimeUnit.MILLISECONDS);
+            CompletableFuture.allOf(all).get(millis, TimeUnit.MILLISECONDS);
             return true;
-        } catch (TimeoutException e) {
-            LOG.log(Level.WARNING, "server on " + localAddress + " did not drain in time; resetting what is left");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         } catch (Exception e) {
-            LOG.log(Level.WARNING, "server on " + localAddress + " failed while draining", e);
+            return false;
         }
-        return false;
     }
 
     @Override
     public String toString() {
-        return "TcpServer[" + localAddress + ", loops=" + shards.length + ", active=" + active.get() + "]";
+        return "TcpServer[" + localAddress + ", " + status.get().name().toLowerCase() + ", loops=" + shards.length
+            + ", active=" + active.get() + "]";
     }
 }

@@ -166,6 +166,53 @@ class TcpServerTest {
     }
 
     @Test
+    void anErrorFromAFramingEndsItsConnectionOnceAndNoFdIsClosedTwice() throws Exception {
+        Framing lines = Framing.lines(1024);
+        Framing buggy = new Framing() {
+            @Override
+            public int frameLength(java.nio.ByteBuffer b) throws FramingException {
+                if (b.get(b.position()) == '?') {
+                    throw new AssertionError("deliberate: an Error, which is not an Exception, from a framing");
+                }
+                return lines.frameLength(b);
+            }
+
+            @Override
+            public int maxFrameLength() {
+                return 1024;
+            }
+        };
+        List<DisconnectCause> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        TcpServer s = TcpServer.start(new ServerConfig().port(0).framing(buggy), new TcpHandler() {
+            @Override
+            public void onMessage(Connection c, java.nio.ByteBuffer frame) {
+                c.send(frame);
+            }
+
+            @Override
+            public void onDisconnect(Connection c, DisconnectCause cause) {
+                seen.add(cause);
+            }
+        });
+        servers.add(s);
+        try (Client bad = new Client(s.port())) {
+            bad.send("?\n");
+            assertTrue(bad.atEof());
+            await("the failed connection to be gone", 5000, () -> s.stats().active() == 0);
+            assertEquals(List.of(DisconnectCause.ERROR), seen, "ended once, with its own cause");
+            assertTrue(s.connections().isEmpty(), "not left behind as open");
+        }
+        // The number is free again; a new client may get it, and must keep it until it closes.
+        try (Client next = new Client(s.port())) {
+            next.send("mine\n");
+            assertEquals("mine\n", next.line());
+            s.close();
+            assertTrue(next.atEof());
+            assertEquals(List.of(DisconnectCause.ERROR, DisconnectCause.SERVER_STOP), seen);
+        }
+    }
+
+    @Test
     void sendsFromEightThreadsKeepEachThreadsOrder() throws Exception {
         AtomicReference<Connection> conn = new AtomicReference<>();
         TcpServer s = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {

@@ -1,10 +1,14 @@
-package evloop;
+package evloop.tools;
 
 import static evloop.TestFds.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import evloop.EventLoop;
+import evloop.FdEvent;
+import evloop.Interest;
+import evloop.TestFds;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -13,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-class PauseControlTest {
+class LoopControlTest {
     @Test
     void aPausedLoopDispatchesNothingButStepsAndAnswers() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
@@ -24,8 +28,8 @@ class PauseControlTest {
                 TestFds.readBytes(fd, 1);
                 reads.incrementAndGet();
             }));
-            assertThrows(IllegalStateException.class, () -> loop.control().step(0), "stepping needs a pause");
-            loop.control().pause();
+            assertThrows(IllegalStateException.class, () -> LoopControl.of(loop).step(0), "stepping needs a pause");
+            LoopControl.of(loop).pause();
             TestFds.writeBytes(p[1], 2);
             // The loop still answers while paused: these round trips run as tasks on its thread,
             // after the bytes are already in the pipe, and nothing is dispatched meanwhile.
@@ -33,9 +37,9 @@ class PauseControlTest {
                 assertEquals(1, loop.fds().size());
             }
             assertEquals(0, reads.get());
-            assertEquals(List.of(new FdEvent(p[0], Set.of(Interest.IN))), loop.control().step(1000));
+            assertEquals(List.of(new FdEvent(p[0], Set.of(Interest.IN))), LoopControl.of(loop).step(1000));
             assertEquals(1, reads.get(), "one step, one turn");
-            loop.control().resume();
+            LoopControl.of(loop).resume();
             await("the rest is dispatched after resume", 5000, () -> reads.get() == 2);
             TestFds.close(p);
         }
@@ -47,13 +51,13 @@ class PauseControlTest {
             int[] p = TestFds.pipe();
             List<Set<Interest>> seen = new CopyOnWriteArrayList<>();
             loop.onReadable(p[0], (fd, ev) -> seen.add(ev));
-            loop.control().inject(List.of(new FdEvent(p[0], Set.of(Interest.IN, Interest.RDHUP))));
+            LoopControl.of(loop).inject(List.of(new FdEvent(p[0], Set.of(Interest.IN, Interest.RDHUP))));
             assertEquals(List.of(Set.of(Interest.IN, Interest.RDHUP)), seen);
             List<Throwable> fromHandler = new CopyOnWriteArrayList<>();
             loop.setErrorHandler((l, fd, t) -> fromHandler.add(t));
             loop.onWritable(p[1], (fd, ev) -> {
                 loop.offWritable(fd);
-                loop.control().inject(List.of());
+                LoopControl.of(loop).inject(List.of());
             });
             loop.runOnce(1000);
             assertTrue(fromHandler.get(0) instanceof IllegalStateException, "inject from a handler is refused");
@@ -67,7 +71,7 @@ class PauseControlTest {
             TestFds.runInBackground(loop, "blocked-loop");
             List<String> reports = new CopyOnWriteArrayList<>();
             CountDownLatch reported = new CountDownLatch(1);
-            loop.control().watch(50, 0, msg -> {
+            LoopControl.of(loop).watch(50, 0, msg -> {
                 reports.add(msg);
                 reported.countDown();
             });
@@ -81,10 +85,10 @@ class PauseControlTest {
             TestFds.writeBytes(p[1], 1);
             assertTrue(reported.await(10, TimeUnit.SECONDS), "the watchdog reported the stall");
             await("the turn ended", 5000, () -> loop.fds().size() == 1);
-            assertEquals(1, loop.stats().stalls());
-            assertTrue(reports.get(0).contains("blocked-loop") && reports.get(0).contains("PauseControlTest"),
+            assertEquals(1, LoopControl.of(loop).stalls());
+            assertTrue(reports.get(0).contains("blocked-loop") && reports.get(0).contains("LoopControlTest"),
                 reports.get(0));
-            loop.control().watch(0, 0, null);
+            LoopControl.of(loop).watch(0, 0, null);
             TestFds.close(p);
         }
     }
@@ -92,12 +96,51 @@ class PauseControlTest {
     @Test
     void theWatchdogReportsASpinningLoop() {
         try (EventLoop loop = EventLoop.open()) {
-            loop.control().watch(0, 1000, null);
+            LoopControl.of(loop).watch(0, 1000, null);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (loop.stats().spins() == 0 && System.nanoTime() < deadline) {
+            while (LoopControl.of(loop).spins() == 0 && System.nanoTime() < deadline) {
                 loop.runOnce(0);
             }
-            assertEquals(1, loop.stats().spins(), "one report per episode");
+            assertEquals(1, LoopControl.of(loop).spins(), "one report per episode");
+        }
+    }
+
+    @Test
+    void userCodeAttachedToTheLoopNeverKillsIt() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            List<Throwable> reported = new CopyOnWriteArrayList<>();
+            loop.setErrorHandler((l, fd, t) -> {
+                reported.add(t);
+                throw new IllegalStateException("deliberate: the error handler fails too");
+            });
+            LoopControl.of(loop).recordTurns(8, r -> {
+                throw new IllegalStateException("deliberate: a turn listener that throws");
+            });
+            loop.addHook(new evloop.LoopHook() {
+                @Override
+                public void beforeWait(EventLoop l) {
+                    throw new IllegalStateException("deliberate: a hook that throws");
+                }
+            });
+            loop.setPauseGate(l -> {
+                throw new IllegalStateException("deliberate: a pause gate that throws");
+            });
+            Thread t = TestFds.runInBackground(loop, "loop");
+            int[] p = TestFds.pipe();
+            AtomicInteger reads = new AtomicInteger();
+            loop.execute(() -> loop.onReadable(p[0], (fd, ev) -> {
+                TestFds.readBytes(fd, 16);
+                reads.incrementAndGet();
+            }));
+            TestFds.writeBytes(p[1], 1);
+            await("the handler ran", 5000, () -> reads.get() == 1);
+            TestFds.writeBytes(p[1], 1);
+            await("and runs again", 5000, () -> reads.get() == 2);
+            assertTrue(t.isAlive(), "the loop thread survived every one of them");
+            assertEquals(2, LoopControl.of(loop).recentTurns().size(), "the turns were recorded all the same");
+            assertTrue(reported.size() >= 3, "each failure was reported: " + reported.size());
+            loop.setPauseGate(null);
+            TestFds.close(p);
         }
     }
 }
