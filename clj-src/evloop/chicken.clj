@@ -1,102 +1,175 @@
 (ns evloop.chicken
   "The Chicken Scheme epoll echo server, translated literally onto evloop's
   loop: a listener fd and client fds, a read table and a write table keyed
-  by fd, and one callback per turn that receives the list of (fd . events)
-  pairs. A readable listener accepts; a readable client is read, its
-  complete lines go to its output buffer and its interest flips to write; a
-  writable client is written to and flips back to read.
+  by fd, and one callback per turn, `fd-event-list-handler`, that receives
+  the list of (fd . events) pairs. A readable listener accepts; a readable
+  client is read, its complete lines go to its output and its interest flips
+  to the write table; a writable client is written to and flips back.
 
-  Unlike the original it calls back only when there are events, and the
-  loop drops pairs of fds closed earlier in the same turn. For real servers
-  use evloop.core/start-server; this is the seed, working."
-  (:require [evloop.core :as ev])
-  (:import (evloop EventLoop)
-           (evloop.sys Native SockAddr Sockets)
+  As in the seed, the program is hot-modifiable from the REPL: the loop calls
+  `fd-event-list-handler` through its var every turn, and it calls
+  `handle-accept`, `handle-read`, `handle-write` and `reply` through theirs,
+  so re-evaluating any of these defns changes the running server on the
+  connections already open:
+
+      (in-ns 'evloop.chicken)
+      (defn reply [line] (.toUpperCase ^String line))
+
+  Unlike the original it calls back only when there are events, drops pairs
+  of fds closed earlier in the same turn, and a failure ends only the client
+  that failed (out of fds, accepting pauses). Sockets come from `evloop.net`,
+  the public face of the native layer. For real servers use
+  `evloop.core/start-server`; this is the seed, working.
+
+  Run it: `dev/clj -M:chicken [--port P]` (6666 by default)."
+  (:require [clojure.string :as str]
+            [evloop.core :as ev])
+  (:import (evloop.net Fd Net)
            (java.net InetSocketAddress)
-           (java.nio ByteBuffer)))
+           (java.nio ByteBuffer)
+           (java.nio.charset StandardCharsets)))
 
 (set! *warn-on-reflection* true)
 
-(defn- split-complete-lines
-  "Appends `chunk` to `pending` and returns [complete-lines rest]: bytes up to
-  and including the last newline, and what follows it."
-  [^bytes pending ^bytes chunk]
-  (let [all (byte-array (concat pending chunk))
-        cut (inc (loop [i (dec (alength all))]
+;; The server is a map the caller holds: {:loop :listener :port :clients}.
+;; :clients is an atom of fd -> {:fd Fd, :in bytes-of-a-partial-line,
+;; :out bytes-waiting}: the Chicken program's two tables' data, in one value,
+;; so reloading this namespace loses nothing.
+
+(defn reply
+  "What the server answers to one line (without its newline): the line itself."
+  [line]
+  line)
+
+(defn- take-lines
+  "Splits `bytes` after its last newline: [complete-lines-text rest-bytes]."
+  [^bytes bytes]
+  (let [cut (inc (loop [i (dec (alength bytes))]
                    (cond (neg? i) -1
-                         (= 10 (aget all i)) i
+                         (= 10 (aget bytes i)) i
                          :else (recur (dec i)))))]
-    [(java.util.Arrays/copyOfRange all 0 (int cut)) (java.util.Arrays/copyOfRange all (int cut) (alength all))]))
+    [(String. bytes 0 (int cut) StandardCharsets/UTF_8)
+     (java.util.Arrays/copyOfRange bytes (int cut) (alength bytes))]))
+
+(defn- concat-bytes ^bytes [^bytes a ^bytes b]
+  (let [out (byte-array (+ (alength a) (alength b)))]
+    (System/arraycopy a 0 out 0 (alength a))
+    (System/arraycopy b 0 out (alength a) (alength b))
+    out))
+
+(defn- close-client!
+  "Takes a client out of both tables and closes its fd: the server owns it."
+  [{lp :loop clients :clients} fd]
+  (ev/remove! lp fd)
+  (when-let [{^Fd f :fd} (get @clients fd)]
+    (.close f))
+  (swap! clients dissoc fd))
+
+(defn handle-accept
+  "The listener is readable: accept every pending client into the read
+  table. When accepting fails (out of fds, say), the listener leaves the
+  read table for 100 ms instead of waking every turn."
+  [{lp :loop ^Fd listener :listener clients :clients}]
+  (try
+    (loop []
+      (when-let [^Fd c (Net/accept listener)]
+        (swap! clients assoc (.fd c) {:fd c :in (byte-array 0) :out nil})
+        (ev/on-readable! lp (.fd c) (fn [_ _]))
+        (recur)))
+    (catch java.io.IOException _
+      (ev/on-readable! lp (.fd listener) nil)
+      (ev/schedule! lp 100 #(when (.isOpen listener)
+                                (ev/on-readable! lp (.fd listener) (fn [_ _])))))))
+
+(defn handle-read
+  "A client is readable: read, answer its complete lines through `reply`,
+  and flip it from the read table to the write table."
+  [{lp :loop clients :clients :as server} fd]
+  (let [{^Fd f :fd in :in} (get @clients fd)
+        buf (ByteBuffer/allocateDirect 65536)
+        n (.read f buf)]
+    (cond
+      (= n Net/WOULD_BLOCK) nil
+      (zero? n) (close-client! server fd)
+      :else
+      (let [chunk (byte-array n)
+            _ (.get (.flip buf) chunk)
+            [text rest] (take-lines (concat-bytes in chunk))]
+        (swap! clients assoc-in [fd :in] rest)
+        (when (seq text)
+          (let [out (apply str (map #(str (reply %) "\n") (str/split-lines text)))]
+            (swap! clients assoc-in [fd :out] (.getBytes ^String out StandardCharsets/UTF_8))
+            ;; After a read the socket is ready for writing to.
+            (ev/on-readable! lp fd nil)
+            (ev/on-writable! lp fd (fn [_ _]))))))))
+
+(defn handle-write
+  "A client is writable: write what waits, and once all of it is gone flip
+  the client back from the write table to the read table."
+  [{lp :loop clients :clients} fd]
+  (let [{^Fd f :fd ^bytes out :out} (get @clients fd)
+        b (doto (ByteBuffer/allocateDirect (alength out)) (.put out) (.flip))
+        n (.write f b)]
+    (if (or (= n Net/WOULD_BLOCK) (< n (alength out)))
+      (swap! clients assoc-in [fd :out] (java.util.Arrays/copyOfRange out (int (max 0 n)) (alength out)))
+      ;; After a write the socket is ready for reading from.
+      (do (swap! clients assoc-in [fd :out] nil)
+          (ev/on-writable! lp fd nil)
+          (ev/on-readable! lp fd (fn [_ _]))))))
+
+(defn fd-event-list-handler
+  "The per-turn callback: every (fd events) pair of one epoll_wait. A client
+  whose step throws is closed; the others, and the listener, go on."
+  [{:keys [^Fd listener clients] :as server} pairs]
+  (doseq [[fd events] pairs]
+    (cond
+      (= fd (.fd listener)) (handle-accept server)
+      (not (contains? @clients fd)) nil
+      :else (try
+              (cond
+                (:out events) (handle-write server fd)
+                (some events [:in :hup :err :rdhup]) (handle-read server fd))
+              (catch Exception _
+                (close-client! server fd))))))
 
 (defn start
-  "Runs the echo server on `port` (0: any) on its own loop thread; returns
-  `{:loop event-loop :port bound-port :listener fd}`. Stop it with `stop`."
+  "Runs the echo server on 127.0.0.1:`port` (0: any free port) on a loop
+  thread of its own; returns the server map, whose :port is the bound port.
+  Stop it with `stop`."
   [port]
-  (let [nat (Native/get)
-        lfd (.listen (Sockets/get) (InetSocketAddress. "127.0.0.1" (int port)) 1024 false)
-        evl (ev/open-loop)
-        fd-read-table (atom {})   ; fd -> bytes read but not yet a whole line
-        fd-write-table (atom {})  ; fd -> bytes waiting to be written
-        buf (Native/allocate 65536)
-        peer (SockAddr.)
-        close-client (fn [fd]
-                       (ev/remove! evl fd)
-                       (.closeQuietly nat (int fd))
-                       (swap! fd-read-table dissoc fd)
-                       (swap! fd-write-table dissoc fd))
-        handle-read (fn [fd]
-                      (.clear buf)
-                      (let [n (.read nat (int fd) buf)]
-                        (cond
-                          (= n Native/WOULD_BLOCK) nil
-                          (zero? n) (close-client fd)
-                          :else
-                          (let [chunk (byte-array n)
-                                _ (.get (.flip buf) chunk)
-                                [lines rest] (split-complete-lines (@fd-read-table fd) chunk)]
-                            (swap! fd-read-table assoc fd rest)
-                            (when (pos? (alength ^bytes lines))
-                              (swap! fd-write-table assoc fd lines)
-                              ;; After a read the socket is ready for writing to.
-                              (ev/on-readable evl fd nil)
-                              (ev/on-writable evl fd (fn [_ _])))))))
-        handle-write (fn [fd]
-                       (let [^bytes out (@fd-write-table fd)
-                             b (doto (Native/allocate (alength out)) (.put out) (.flip))
-                             n (.send nat (int fd) b)]
-                         (if (or (= n Native/WOULD_BLOCK) (< n (alength out)))
-                           (swap! fd-write-table assoc fd
-                                  (java.util.Arrays/copyOfRange out (max 0 n) (alength out)))
-                           ;; After a write the socket is ready for reading from.
-                           (do (swap! fd-write-table dissoc fd)
-                               (ev/on-writable evl fd nil)
-                               (ev/on-readable evl fd (fn [_ _]))))))
-        fd-event-list-handler
-        (fn [pairs]
-          (doseq [[fd events] pairs]
-            (try
-              (cond
-                (= fd lfd) (loop []
-                             (let [cfd (.accept (Sockets/get) lfd peer)]
-                               (when-not (= cfd Native/WOULD_BLOCK)
-                                 (swap! fd-read-table assoc cfd (byte-array 0))
-                                 (ev/on-readable evl cfd (fn [_ _]))
-                                 (recur))))
-                (not (contains? @fd-read-table fd)) nil
-                (:out events) (handle-write fd)
-                (some events [:in :hup :err :rdhup]) (handle-read fd))
-              (catch Exception _ (close-client fd)))))]
-    (ev/on-readable evl lfd (fn [_ _]))
-    (ev/on-turn! evl fd-event-list-handler)
-    (ev/start-loop! evl)
-    {:loop evl :listener lfd :port (.getPort (.localAddress (Sockets/get) lfd))
-     :clients (fn [] (keys @fd-read-table))}))
+  (let [listener (Net/listen (InetSocketAddress. "127.0.0.1" (int port)) 1024)
+        lp (ev/open-loop)
+        server {:loop lp :listener listener :clients (atom {})
+                :port (.getPort (Net/localAddress listener))}]
+    (ev/on-readable! lp (.fd listener) (fn [_ _]))
+    ;; Through the var, every turn: redefining fd-event-list-handler applies at once.
+    (ev/on-turn! lp (fn [pairs] (fd-event-list-handler server pairs)))
+    (ev/start-loop! lp)
+    server))
 
 (defn stop
-  "Stops the loop and closes the listener and every client."
-  [{evl :loop listener :listener clients :clients}]
-  (ev/stop! evl)
-  (doseq [fd (cons listener (clients))]
-    (ev/remove! evl fd)
-    (.closeQuietly (Native/get) (int fd)))
-  (ev/close! evl))
+  "Stops the loop, then closes the listener and every client: the fds the
+  server owns."
+  [{lp :loop ^Fd listener :listener clients :clients}]
+  (ev/close! lp)
+  (.close listener)
+  (doseq [{^Fd f :fd} (vals @clients)]
+    (.close f))
+  (reset! clients {}))
+
+(defn -main
+  "Runs the seed server until Ctrl-C: `dev/clj -M:chicken [--port P]`."
+  [& args]
+  (let [port (case (first args)
+               nil 6666
+               "--port" (or (some-> (second args) parse-long)
+                            (do (binding [*out* *err*]
+                                  (println "--port needs a number from 0 to 65535, got" (pr-str (second args))))
+                                (System/exit 2)))
+               (do (binding [*out* *err*]
+                     (println (str "unknown option " (pr-str (first args)) "; usage: dev/clj -M:chicken [--port P]")))
+                   (System/exit 2)))
+        server (start port)]
+    (println (str "evloop chicken (seed) echo server on 127.0.0.1:" (:port server)))
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop server)))
+    @(promise)))

@@ -1,7 +1,6 @@
 (ns evloop.echo-test
   (:require [clojure.string :as str]
             [clojure.test :refer [deftest is testing]]
-            [evloop.chicken :as chicken]
             [evloop.core :as ev]
             [evloop.test-util :refer [connect reader send-line]]
             [evloop.echo :as echo]
@@ -85,16 +84,3 @@
       (.setReuseAddress ss true)
       (.bind ss (InetSocketAddress. "127.0.0.1" (int port)))
       (is (.isBound ss)))))
-
-(deftest the-chicken-translation-echoes
-  (let [srv (chicken/start 0)]
-    (try
-      (with-open [s (connect (:port srv))]
-        (let [r (reader s)]
-          (send-line s "from the seed")
-          (is (= "from the seed" (.readLine r)))
-          (doto (.getOutputStream s) (.write (.getBytes "a\nb")) (.flush))
-          (is (= "a" (.readLine r)))
-          (send-line s "c")
-          (is (= "bc" (.readLine r)))))
-      (finally (chicken/stop srv)))))
