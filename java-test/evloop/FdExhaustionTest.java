@@ -32,8 +32,17 @@ class FdExhaustionTest {
     }
 
     @Test
-    void aFloodedServerUnderUlimitKeepsItsListenerDoesNotSpinAndServesOnceFdsAreFree() throws Exception {
-        try (FreshJvm child = FreshJvm.start(256, "evloop.examples.EchoServer", "--port", "0")) {
+    void theJavaEchoFloodedUnderUlimitKeepsItsListenerDoesNotSpinAndServesOnceFdsAreFree() throws Exception {
+        floodUnderUlimit("evloop.examples.EchoServer", "--port", "0");
+    }
+
+    @Test
+    void theClojureEchoFloodedUnderUlimitKeepsItsListenerDoesNotSpinAndServesOnceFdsAreFree() throws Exception {
+        floodUnderUlimit("clojure.main", "-m", "evloop.echo", "--port", "0", "--no-nrepl");
+    }
+
+    private static void floodUnderUlimit(String main, String... args) throws Exception {
+        try (FreshJvm child = FreshJvm.start(256, main, args)) {
             String banner = child.out.readLine();
             assertTrue(banner != null && banner.contains("listening on"), "banner: " + banner + "\n" + child.stderr());
             int port = Integer.parseInt(banner.replaceAll(".*:(\\d+).*", "$1"));
