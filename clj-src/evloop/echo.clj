@@ -11,7 +11,6 @@
   `-main` runs the server on 127.0.0.1:6666 with an nREPL server beside it
   (`dev/clj -M:echo`)."
   (:require [evloop.core :as ev]
-            [nrepl.server :as nrepl]
             [clojure.java.io :as io]))
 
 (set! *warn-on-reflection* true)
@@ -35,7 +34,7 @@
   "Starts an nREPL server on 127.0.0.1 (`port` 0: any free port) and writes
   its port to .nrepl-port for editors to find."
   [port]
-  (let [srv (nrepl/start-server :bind "127.0.0.1" :port port)]
+  (let [srv ((requiring-resolve 'nrepl.server/start-server) :bind "127.0.0.1" :port port)]
     (spit ".nrepl-port" (str (:port srv)))
     srv))
 
@@ -66,7 +65,7 @@
     (.addShutdownHook (Runtime/getRuntime)
                       (Thread. ^Runnable (fn []
                                            (when repl
-                                             (nrepl/stop-server repl)
+                                             ((requiring-resolve 'nrepl.server/stop-server) repl)
                                              (io/delete-file ".nrepl-port" true))
                                            (stop server))))
     (.join ^evloop.tcp.TcpServer (:tcp server))))

@@ -3,9 +3,7 @@
             [clojure.test :refer [deftest is testing]]
             [evloop.core :as ev]
             [evloop.test-util :refer [connect reader send-line]]
-            [evloop.echo :as echo]
-            [nrepl.core :as nrepl]
-            [nrepl.server :as nrepl-server])
+            [evloop.echo :as echo])
   (:import (java.net InetSocketAddress ServerSocket)))
 
 (deftest echo-over-a-real-socket
@@ -16,30 +14,6 @@
       (is (= "hello" (.readLine r)))
       (send-line s "héllo wörld")
       (is (= "héllo wörld" (.readLine r))))))
-
-(deftest handle-line-redefined-through-nrepl-changes-the-open-connection
-  (let [original @#'echo/handle-line
-        server (echo/start {:port 0})
-        repl (nrepl-server/start-server :bind "127.0.0.1" :port 0)]
-    (try
-      (with-open [s (connect (:port server))
-                  conn (nrepl/connect :host "127.0.0.1" :port (:port repl))]
-        (let [r (reader s)
-              client (nrepl/client conn 10000)]
-          (send-line s "before")
-          (is (= "before" (.readLine r)))
-          (is (= ["#'evloop.echo/handle-line"]
-                 (:value (nrepl/combine-responses
-                  (nrepl/message client {:op "eval" :ns "evloop.echo"
-                                         :code "(defn handle-line [_conn line] (clojure.string/upper-case line))"}))))
-              "evaluated in a real nREPL session")
-          (send-line s "after")
-          (is (= "AFTER" (.readLine r)) "the same socket sees the new handler")
-          (is (= 1 (get-in (ev/server-info server) [:stats :accepted])) "no reconnect happened")))
-      (finally
-        (alter-var-root #'echo/handle-line (constantly original))
-        (nrepl-server/stop-server repl)
-        (echo/stop server)))))
 
 (deftest server-info-and-recent-turns-describe-the-connection
   (with-open [server (echo/start {:port 0})

@@ -21,10 +21,30 @@
                  symbol))
        sort))
 
-(defn load-test-namespaces
-  "Requires every test namespace and returns their symbols."
+(defn- ns-file [ns-sym]
+  (io/file "clj-test" (str (-> (name ns-sym) (str/replace "." "/") (str/replace "-" "_")) ".clj")))
+
+(defn missing-libs
+  "The libs a test namespace declares in its ns attribute map under
+  :evloop.test/requires (read without loading it) that are not on the
+  classpath: such a namespace is skipped, not failed."
+  [ns-sym]
+  (let [form (with-open [r (java.io.PushbackReader. (io/reader (ns-file ns-sym)))] (read r))
+        attrs (first (filter map? (drop 2 form)))]
+    (remove #(io/resource (str (-> (name %) (str/replace "." "/") (str/replace "-" "_")) ".clj"))
+            (:evloop.test/requires attrs))))
+
+(defn skipped-namespaces
+  "Test namespaces whose declared libs are missing, mapped to those libs."
   []
-  (let [nss (test-namespaces)]
+  (into (sorted-map) (keep (fn [ns-sym] (when-let [m (seq (missing-libs ns-sym))] [ns-sym (vec m)])))
+        (test-namespaces)))
+
+(defn load-test-namespaces
+  "Requires every test namespace that can run here and returns their symbols."
+  []
+  (let [skipped (skipped-namespaces)
+        nss (remove skipped (test-namespaces))]
     (doseq [ns-sym nss] (require ns-sym))
     nss))
 
@@ -56,7 +76,10 @@
   "Runs every test namespace; exits non-zero on any failure."
   [& _]
   (let [nss (load-test-namespaces)
+        skipped (skipped-namespaces)
         {:keys [test fail error]} (apply t/run-tests nss)]
+    (doseq [[ns-sym libs] skipped]
+      (println "skipped" ns-sym "- not on the classpath:" (str/join ", " libs)))
     (println (format "%d passed, %d failed" (- test fail error) (+ fail error)))
     (shutdown-agents)
     (System/exit (if (zero? (+ fail error)) 0 1))))
