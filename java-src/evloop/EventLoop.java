@@ -20,10 +20,8 @@ import java.util.function.Supplier;
  * {@code epoll_wait} returned. Unlike that server it blocks until something happens (an event,
  * a due timer or a task), and pairs whose fd was removed or reused during the turn are dropped.
  *
- * <p><b>A turn</b> ({@link #runOnce}): {@link LoopHook#beforeWait} hooks, {@code epoll_wait}
- * (never past the next timer, not at all with tasks queued), {@link LoopHook#afterWait} hooks,
- * then, if pairs arrived, {@link LoopHook#onTurn} hooks and the per-turn callback (by default
- * {@link #dispatch}: to the tables), then due timers, then queued tasks. Every piece of user
+ * <p><b>A turn</b> ({@link #runOnce}): hooks, {@code epoll_wait}, hooks, the per-turn callback
+ * (by default {@link #dispatch}: to the tables), due timers, queued tasks. Every piece of user
  * code is guarded: what it throws goes to the {@link ErrorHandler} and the loop goes on.
  *
  * <p><b>Threads.</b> The thread inside {@link #run()} or {@link #runOnce(int)} owns the loop.
@@ -98,12 +96,12 @@ public final class EventLoop implements AutoCloseable {
         core.table.setWriter(fd, handler);
     }
 
-    /** @param fd taken out of the read table; the write table keeps its entry */
+    /** @param fd taken out of the read table (as {@code onReadable(fd, null)}) */
     public void offReadable(int fd) {
         onReadable(fd, null);
     }
 
-    /** @param fd taken out of the write table; the read table keeps its entry */
+    /** @param fd taken out of the write table (as {@code onWritable(fd, null)}) */
     public void offWritable(int fd) {
         onWritable(fd, null);
     }
@@ -303,6 +301,14 @@ public final class EventLoop implements AutoCloseable {
             core.tasks.wake();
         }
         return t;
+    }
+
+    /**
+     * @return when the current turn's wait returned, on the {@code System.nanoTime()} clock: a
+     *     timestamp that costs no clock read (libuv's {@code uv_now}), for stamping activity
+     */
+    public long now() {
+        return core.lastWake;
     }
 
     /** @return the loop's counters, readable from any thread */

@@ -50,7 +50,7 @@ final class LoopCore {
     private volatile long idleNanos;
     private volatile long busyNanos;
     /** When the last wait returned: the start of the busy time that the next wait ends. */
-    private long lastWake = System.nanoTime();
+    volatile long lastWake = System.nanoTime();
 
     LoopCore(EventLoop loop, Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
         this.loop = loop;

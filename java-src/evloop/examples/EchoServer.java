@@ -2,42 +2,130 @@ package evloop.examples;
 
 import evloop.tcp.ServerConfig;
 import evloop.tcp.TcpServer;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The line echo server: writes back every complete line it receives, byte for byte, {@code \n}
  * included; bytes after the last newline wait for theirs.
  *
- * <pre>java --enable-native-access=ALL-UNNAMED -cp ... evloop.examples.EchoServer [--host H] [--port P] [--loops N [--reuse-port]]</pre>
+ * <pre>java --enable-native-access=ALL-UNNAMED -cp ... evloop.examples.EchoServer [options]
+ *   --host H            address to bind (127.0.0.1)
+ *   --port P            port, 0 to 65535 (6666; 0: any free port)
+ *   --unix PATH         a Unix socket path (or @abstract-name) instead of TCP
+ *   --loops N           loops and threads (1)
+ *   --reuse-port        with --loops: a SO_REUSEPORT listener per loop
+ *   --idle-timeout D    close connections idle for D (300s, 500ms, 5m; off by default)
+ *   --read-timeout D    close connections that complete no line for D (slowloris)</pre>
  *
- * Defaults: 127.0.0.1:6666, one loop. With {@code --loops N} connections spread over N loops
- * (least-loaded, or the kernel's SO_REUSEPORT hashing). SIGTERM or Ctrl-C close it cleanly.
+ * A bad option prints one line naming it and exits with status 2. SIGTERM or Ctrl-C close it
+ * cleanly.
  */
 public final class EchoServer {
+    private static final String USAGE = "usage: EchoServer [--host H] [--port P | --unix PATH] [--loops N [--reuse-port]]"
+        + " [--idle-timeout D] [--read-timeout D]";
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+
     private EchoServer() {}
 
+    /** Thrown for a bad command line; main prints its message as one line and exits 2. */
+    private static final class BadOption extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BadOption(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     public static void main(String[] args) throws InterruptedException {
+        ServerConfig cfg;
+        try {
+            cfg = parse(args);
+        } catch (BadOption | IllegalArgumentException e) {
+            System.err.println("EchoServer: " + e.getMessage() + " (--help for usage)");
+            System.exit(2);
+            return;
+        }
+        TcpServer server;
+        try {
+            server = TcpServer.start(cfg, (conn, line) -> conn.send(line));
+        } catch (RuntimeException e) {
+            // Address in use, a bad path: one line that says which, no stack trace.
+            String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+            System.err.println("EchoServer: cannot listen: " + why
+                + (why.contains("EADDRINUSE") ? "; choose another with --port or --unix" : ""));
+            System.exit(2);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "evloop-shutdown"));
+        String where = server.localAddress() != null
+            ? server.localAddress().getAddress().getHostAddress() + ":" + server.port()
+            : server.address().toString();
+        System.out.println("evloop echo server listening on " + where
+            + (server.loops().size() > 1 ? " with " + server.loops().size() + " loops" : ""));
+        server.join();
+    }
+
+    static ServerConfig parse(String[] args) throws BadOption {
         ServerConfig cfg = new ServerConfig();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            if (a.equals("--host") && i + 1 < args.length) {
-                cfg.host(args[++i]);
-            } else if (a.equals("--port") && i + 1 < args.length) {
-                cfg.port(Integer.parseInt(args[++i]));
-            } else if (a.equals("--loops") && i + 1 < args.length) {
-                cfg.loops(Integer.parseInt(args[++i]));
-            } else if (a.equals("--reuse-port")) {
+            if (a.equals("--help")) {
+                System.out.println(USAGE);
+                System.exit(0);
+            }
+            if (a.equals("--reuse-port")) {
                 cfg.balance(TcpServer.Balance.REUSE_PORT);
-            } else if (a.matches("\\d+")) {
-                cfg.port(Integer.parseInt(a));
-            } else {
-                System.err.println("usage: EchoServer [--host HOST] [--port PORT] [--loops N [--reuse-port]]");
-                System.exit(2);
+                continue;
+            }
+            if (!a.startsWith("--")) {
+                throw new BadOption("unexpected argument " + quote(a));
+            }
+            if (i + 1 >= args.length) {
+                throw new BadOption(a + " needs a value");
+            }
+            String v = args[++i];
+            switch (a) {
+                case "--host" -> cfg.host(v);
+                case "--port" -> cfg.port(number(a, v, 0, 65535));
+                case "--unix" -> cfg.unixPath(v);
+                case "--loops" -> cfg.loops(number(a, v, 1, 1024));
+                case "--idle-timeout" -> cfg.idleTimeout(duration(a, v));
+                case "--read-timeout" -> cfg.readTimeout(duration(a, v));
+                default -> throw new BadOption("unknown option " + quote(a));
             }
         }
-        TcpServer server = TcpServer.start(cfg, (conn, line) -> conn.send(line));
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "evloop-shutdown"));
-        System.out.println("evloop echo server listening on " + server.localAddress().getAddress().getHostAddress()
-            + ":" + server.port() + (server.loops().size() > 1 ? " with " + server.loops().size() + " loops" : ""));
-        server.join();
+        return cfg;
+    }
+
+    private static int number(String option, String v, int min, int max) throws BadOption {
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new BadOption(option + " must be a number from " + min + " to " + max + ", got " + quote(v));
+    }
+
+    private static Duration duration(String option, String v) throws BadOption {
+        Matcher m = DURATION.matcher(v);
+        if (!m.matches()) {
+            throw new BadOption(option + " must be a duration such as 300s, 500ms, 5m or 1h, got " + quote(v));
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
+    private static String quote(String s) {
+        return "\"" + s + "\"";
     }
 }

@@ -50,6 +50,8 @@ public interface LibC {
 
     int listen(int fd, int backlog);
 
+    int connect(int fd, @intptr_t long addr, int addrlen);
+
     int accept4(int fd, @intptr_t long addr, @intptr_t long addrlen, int flags);
 
     int getsockname(int fd, @intptr_t long addr, @intptr_t long addrlen);

@@ -9,14 +9,18 @@ import java.nio.ByteBuffer;
 
 /**
  * A reusable {@code struct sockaddr_storage} plus its {@code socklen_t}, in direct memory.
- * Encodes {@code sockaddr_in} (16 bytes) and {@code sockaddr_in6} (28 bytes); ports and IPv4
- * addresses are in network byte order, as the kernel wants them. Not thread-safe: an owner
- * (a listener, say) keeps one for its accepts.
+ * Encodes {@code sockaddr_in} (16 bytes), {@code sockaddr_in6} (28 bytes) and
+ * {@code sockaddr_un} (a path of at most {@value #MAX_UNIX_PATH} bytes, or a Linux abstract name,
+ * written {@code @name}); ports and IPv4 addresses are in network byte order, as the kernel
+ * wants them. Not thread-safe: an owner (a listener, say) keeps one for its accepts.
  */
 public final class SockAddr {
+    static final int AF_UNIX = 1;
     static final int AF_INET = 2;
     static final int AF_INET6 = 10;
     private static final int STORAGE = 128;
+    /** sun_path is 108 bytes: a path takes at most 107 and its NUL; an abstract name 107 after its leading NUL. */
+    public static final int MAX_UNIX_PATH = 107;
 
     final ByteBuffer buf = Native.allocate(STORAGE + 4);
     final long address = Native.address(buf);
@@ -43,6 +47,27 @@ public final class SockAddr {
         buf.put(8, raw, 0, 16);
         buf.putInt(24, ((Inet6Address) ip).getScopeId());
         return 28;
+    }
+
+    /**
+     * Writes a Unix socket address and returns its length, for bind or connect. A path starting
+     * with {@code @} names a Linux abstract socket: no file, gone with its last fd.
+     */
+    int encodeUnix(String path) {
+        boolean isAbstract = path.startsWith("@");
+        byte[] name = (isAbstract ? path.substring(1) : path).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length > MAX_UNIX_PATH) {
+            throw new IllegalArgumentException("a unix socket path must have 1 to " + MAX_UNIX_PATH
+                + " bytes, got " + name.length + ": " + path);
+        }
+        for (int i = 0; i < STORAGE; i++) {
+            buf.put(i, (byte) 0);
+        }
+        buf.putShort(0, (short) AF_UNIX);
+        // An abstract name starts with a NUL byte and is exactly as long as the length says;
+        // a path ends with one.
+        buf.put(isAbstract ? 3 : 2, name, 0, name.length);
+        return 2 + name.length + 1;
     }
 
     /** Family of {@code addr}: AF_INET or AF_INET6. */

@@ -14,6 +14,8 @@ public final class Sockets {
     private static final int SO_REUSEADDR = 2;
     private static final int SO_LINGER = 13;
     private static final int SO_REUSEPORT = 15;
+    private static final int SO_ERROR = 4;
+    private static final int SO_PEERCRED = 17;
     private static final int IPPROTO_TCP = 6;
     private static final int TCP_NODELAY = 1;
     private static final int SHUT_WR = 1;
@@ -53,13 +55,109 @@ public final class Sockets {
         return b;
     }
 
+    /** A new non-blocking, close-on-exec stream socket for {@code addr}'s family. */
+    public int stream(InetSocketAddress addr) throws NativeException {
+        return stream(SockAddr.family(addr));
+    }
+
+    private int stream(int family) throws NativeException {
+        return nat.check(nat.libc.socket(family, SOCK_STREAM | FLAGS, 0), "socket",
+            (family == SockAddr.AF_UNIX ? "AF_UNIX" : family == SockAddr.AF_INET ? "AF_INET" : "AF_INET6")
+                + ", SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC");
+    }
+
+    /** A new non-blocking, close-on-exec Unix stream socket. */
+    public int unixStream() throws NativeException {
+        return stream(SockAddr.AF_UNIX);
+    }
+
+    /** Binds {@code fd} to an IP address and port (for a client's chosen local address, say). */
+    public void bind(int fd, InetSocketAddress addr) throws NativeException {
+        SockAddr sa = new SockAddr();
+        int len = sa.encode(addr);
+        nat.check(nat.libc.bind(fd, sa.address, len), "bind", addr.getAddress().getHostAddress() + ":" + addr.getPort());
+    }
+
+    /** Binds {@code fd} to a Unix socket path, or an abstract name written {@code @name}. */
+    public void bindUnix(int fd, String path) throws NativeException {
+        SockAddr sa = new SockAddr();
+        int len = sa.encodeUnix(path);
+        nat.check(nat.libc.bind(fd, sa.address, len), "bind", path);
+    }
+
+    /** {@code listen(2)}. */
+    public void listen(int fd, int backlog) throws NativeException {
+        nat.check(nat.libc.listen(fd, backlog), "listen", "fd=" + fd + ", backlog=" + backlog);
+    }
+
+    /**
+     * Starts connecting a non-blocking socket: true if it connected at once, false if the
+     * connection is under way (EINPROGRESS: wait for the fd to be writable, then read
+     * {@link #socketError}). Failures name the target, as {@code connect(127.0.0.1:1): ECONNREFUSED}.
+     */
+    public boolean connect(int fd, InetSocketAddress addr) throws NativeException {
+        SockAddr sa = new SockAddr();
+        int len = sa.encode(addr);
+        return connect(fd, sa, len, addr.getAddress().getHostAddress() + ":" + addr.getPort());
+    }
+
+    /** {@link #connect(int, InetSocketAddress)} to a Unix socket path or abstract name. */
+    public boolean connectUnix(int fd, String path) throws NativeException {
+        SockAddr sa = new SockAddr();
+        int len = sa.encodeUnix(path);
+        return connect(fd, sa, len, path);
+    }
+
+    private boolean connect(int fd, SockAddr sa, int len, String target) throws NativeException {
+        while (true) {
+            if (nat.libc.connect(fd, sa.address, len) == 0) {
+                return true;
+            }
+            int errno = nat.errno();
+            if (errno == Errno.EINPROGRESS) {
+                return false;
+            }
+            // EINTR: the connection goes on in the background, as for EINPROGRESS; a second
+            // connect() would report EALREADY. Wait for writability like EINPROGRESS.
+            if (errno == Errno.EINTR) {
+                return false;
+            }
+            throw nat.error("connect", target, errno);
+        }
+    }
+
+    /** The pending error of a socket (SO_ERROR), which reading clears: 0 when a connect succeeded. */
+    public int socketError(int fd) throws NativeException {
+        ByteBuffer b = Native.allocate(8);
+        long a = Native.address(b);
+        b.putInt(4, 4);
+        nat.check(nat.libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, a, a + 4), "getsockopt", "fd=" + fd + ", SO_ERROR");
+        return b.getInt(0);
+    }
+
+    /** The error a failed connect left in SO_ERROR, as the exception connect(2) would have thrown. */
+    public NativeException connectError(int errno, String target) {
+        return nat.error("connect", target, errno);
+    }
+
+    /**
+     * The peer's credentials on a Unix socket (SO_PEERCRED), as the kernel recorded them at
+     * connect or listen time: {@code {pid, uid, gid}}.
+     */
+    public int[] peerCredentials(int fd) throws NativeException {
+        ByteBuffer b = Native.allocate(16);
+        long a = Native.address(b);
+        b.putInt(12, 12);
+        nat.check(nat.libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, a, a + 12), "getsockopt", "fd=" + fd + ", SO_PEERCRED");
+        return new int[] {b.getInt(0), b.getInt(4), b.getInt(8)};
+    }
+
     /**
      * A listening TCP socket bound to {@code addr} (port 0: the kernel picks one) with
      * SO_REUSEADDR, so a restarted server re-binds while old connections sit in TIME_WAIT.
      */
     public int listen(InetSocketAddress addr, int backlog, boolean reusePort) throws NativeException {
-        int fd = nat.check(nat.libc.socket(SockAddr.family(addr), SOCK_STREAM | FLAGS, 0),
-            "socket", "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC");
+        int fd = stream(addr);
         try {
             setFlag(fd, SOL_SOCKET, SO_REUSEADDR, true, "SO_REUSEADDR");
             if (reusePort) {
@@ -67,8 +165,8 @@ public final class Sockets {
             }
             SockAddr sa = new SockAddr();
             int len = sa.encode(addr);
-            nat.check(nat.libc.bind(fd, sa.address, len), "bind", "fd=" + fd + ", " + addr);
-            nat.check(nat.libc.listen(fd, backlog), "listen", "fd=" + fd + ", backlog=" + backlog);
+            nat.check(nat.libc.bind(fd, sa.address, len), "bind", addr.getAddress().getHostAddress() + ":" + addr.getPort());
+            listen(fd, backlog);
             return fd;
         } catch (NativeException | RuntimeException e) {
             nat.closeQuietly(fd);

@@ -1,82 +1,71 @@
 package evloop.tcp;
 
 import evloop.EventLoop;
-import evloop.FdHandler;
-import evloop.Interest;
 import evloop.ScheduledTask;
 import evloop.net.Fd;
-import evloop.sys.Native;
+import evloop.net.UnixAddress;
 import evloop.sys.NativeException;
 import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.lang.System.Logger.Level;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
-import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One TCP connection: its fd, peer, partial input, queued output and counters.
+ * One connection, accepted by a {@link TcpServer} or opened by a {@link TcpClient}, over TCP or
+ * a Unix socket: the same callbacks, framing, output queue, backpressure and timeouts either way.
+ * Input is delivered frame by frame from a read buffer the loop shares ({@code Inbound}); output
+ * waits in pooled direct chunks with EPOLLOUT armed only meanwhile ({@code Outbound}). The
+ * connection owns its {@link Fd} and is the only one to close it; whatever goes wrong ends this
+ * connection alone, and {@link TcpHandler#onDisconnect} hears why exactly once.
  *
- * <p>Reads go into the shard's shared read buffer and are split into frames there; only an
- * incomplete frame is copied out, into a per-connection array, until the rest arrives. Output
- * sent while the connection's own input is being handled is queued ("corked") and written once
- * after the batch, so an echo of many pipelined lines costs one {@code send}. EPOLLOUT is armed
- * only while output is queued. Above the high watermark the connection stops being read; below
- * the low one it resumes, so a peer that never reads costs bounded memory. The application can
- * stop reading too ({@link #pauseReading()}), to push back on a fast peer.
- *
- * <p>The connection owns its {@link Fd} and is the only one to close it. Whatever goes wrong
- * (a handler or a framing that throws anything, a failed syscall) ends this connection alone,
- * and {@link TcpHandler#onDisconnect} hears why exactly once.
- *
- * <p>{@link #send}, {@link #close}, {@link #abort}, {@link #pauseReading} and
- * {@link #resumeReading} are safe from any thread: off the loop thread they are handed to it
- * through {@code execute}, preserving each thread's order. Everything else runs on the loop thread.
+ * <p>{@link #send}, {@link #close}, {@link #abort}, {@link #pauseReading}, {@link #resumeReading}
+ * and {@link #setTimeouts} are safe from any thread: off the loop thread they are handed to it
+ * through {@code execute}, keeping each thread's order. The rest runs on the loop thread.
  */
 public final class Connection implements Sender {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
 
-    private enum State { OPEN, CLOSING, CLOSED }
+    enum State { OPEN, CLOSING, CLOSED }
 
-    private final TcpServer server;
     private final Shard shard;
+    private final Endpoint endpoint;
     private final EventLoop loop;
-    private final Native nat = Native.get();
     private final Fd fd;
     /** The number fd had: this connection's name in logs and maps, even after the fd is closed. */
     private final int number;
+    private final boolean outbound;
     /** The peer, built on first use; an IPv4 peer is kept as two ints until then (c10k memory). */
-    private InetSocketAddress peer;
+    private SocketAddress peer;
     private final int peerIpv4;
     private final int peerPort;
-    private final OutputQueue out;
-    private final Inbound in;
-    private final FdHandler reader = new Io(false);
-    private final FdHandler writer = new Io(true);
+    final Inbound in;
+    final Outbound out;
+    /** Null unless a timeout is set: most connections carry none. */
+    Timeouts timeouts;
+    private PeerCredentials credentials;
 
     private State state = State.OPEN;
     private DisconnectCause closeCause;
     private ScheduledTask closeTimer;
-    private boolean corked;
     private boolean readerArmed;
-    private boolean outputBackedUp;
     private boolean readingPaused;
-    private boolean writerArmed;
-    private long bytesOut;
     private volatile Object attachment;
 
-    Connection(Shard shard, Fd fd, boolean v4, int ipv4, int port, InetSocketAddress v6) {
-        this.server = shard.server;
+    Connection(Shard shard, Fd fd, boolean outbound, int ipv4, int port, SocketAddress peer) {
         this.shard = shard;
+        this.endpoint = shard.endpoint;
         this.loop = shard.loop;
         this.fd = fd;
         this.number = fd.fd();
+        this.outbound = outbound;
         this.peerIpv4 = ipv4;
         this.peerPort = port;
-        this.peer = v4 ? null : v6;
-        this.out = new OutputQueue(shard.pool);
+        this.peer = peer;
         this.in = new Inbound(this, shard);
+        this.out = new Outbound(this, shard);
     }
 
     /**
@@ -87,9 +76,9 @@ public final class Connection implements Sender {
         return number;
     }
 
-    /** @return the peer's address */
-    public InetSocketAddress peer() {
-        InetSocketAddress p = peer;
+    /** @return the peer: an {@code InetSocketAddress}, or a {@link UnixAddress} for a Unix socket */
+    public SocketAddress peer() {
+        SocketAddress p = peer;
         if (p == null) {
             p = SockAddr.ipv4Address(peerIpv4, peerPort);
             peer = p;
@@ -97,14 +86,42 @@ public final class Connection implements Sender {
         return p;
     }
 
-    /** @return the server that accepted this connection */
+    /** @return true for a connection this process opened ({@link TcpClient}), false for an accepted one */
+    public boolean isOutbound() {
+        return outbound;
+    }
+
+    /** @return the server that accepted this connection, or null for a client's */
     public TcpServer server() {
-        return server;
+        return endpoint.server;
+    }
+
+    /** @return the client that opened this connection, or null for a server's */
+    public TcpClient client() {
+        return endpoint.client;
     }
 
     /** @return the loop this connection lives on */
     public EventLoop loop() {
         return loop;
+    }
+
+    /**
+     * @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP
+     *     or once closed
+     */
+    public PeerCredentials peerCredentials() {
+        PeerCredentials c = credentials;
+        if (c == null && peer() instanceof UnixAddress && fd.isOpen()) {
+            try {
+                int[] p = Sockets.get().peerCredentials(fd.fd());
+                c = new PeerCredentials(p[0], p[1], p[2]);
+                credentials = c;
+            } catch (NativeException e) {
+                return null;
+            }
+        }
+        return c;
     }
 
     /** @return whatever the application keeps with this connection (a session, a parser state) */
@@ -124,7 +141,7 @@ public final class Connection implements Sender {
 
     /** @return false while queued output is above the high watermark (and reading is paused for it) */
     public boolean isWritable() {
-        return !outputBackedUp;
+        return !out.isBackedUp();
     }
 
     /** @return true while the application has paused reading ({@link #pauseReading()}) */
@@ -189,20 +206,50 @@ public final class Connection implements Sender {
         });
     }
 
+    /**
+     * Sets this connection's timeouts (see {@link ConnectionConfig}), replacing those its server
+     * or client gave it; zero turns one off. The timer starts over.
+     *
+     * @param idle no bytes either way for this long
+     * @param read no complete frame for this long
+     * @param write queued output made no progress for this long
+     */
+    public void setTimeouts(Duration idle, Duration read, Duration write) {
+        long i = ConnectionConfig.checkDuration("idle", idle).toNanos();
+        long r = ConnectionConfig.checkDuration("read", read).toNanos();
+        long w = ConnectionConfig.checkDuration("write", write).toNanos();
+        shard.onLoop(() -> {
+            if (state == State.CLOSED) {
+                return;
+            }
+            if (timeouts == null) {
+                timeouts = new Timeouts(this, loop, i, r, w);
+            } else {
+                timeouts.set(i, r, w);
+            }
+        });
+    }
+
     /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
     public ConnectionInfo info() {
-        return new ConnectionInfo(number, peer(), in.bytesIn, bytesOut, in.framesIn, in.buffered(), out.size(),
-            outputBackedUp, readingPaused, state.name().toLowerCase());
+        Timeouts t = timeouts;
+        return new ConnectionInfo(number, peer(), outbound, in.bytesIn, out.bytesOut, in.framesIn, in.buffered(),
+            out.size(), out.isBackedUp(), readingPaused, state.name().toLowerCase(),
+            t == null ? 0 : t.idleNanos(), t == null ? 0 : t.readNanos(), t == null ? 0 : t.writeNanos());
     }
 
     @Override
     public String toString() {
-        return "Connection[fd=" + number + ", peer=" + peer() + ", " + state + "]";
+        return "Connection[fd=" + number + ", " + (outbound ? "to " : "from ") + peer() + ", " + state + "]";
     }
 
     // ---- loop thread ---------------------------------------------------------------------
 
     void start() {
+        Settings s = shard.settings;
+        if (s.idleNanos > 0 || s.readNanos > 0 || s.writeNanos > 0) {
+            timeouts = new Timeouts(this, loop, s.idleNanos, s.readNanos, s.writeNanos);
+        }
         try {
             updateReading();
         } catch (RuntimeException e) {
@@ -210,23 +257,31 @@ public final class Connection implements Sender {
             return;
         }
         try {
-            server.handler().onConnect(this);
+            endpoint.handler().onConnect(this);
         } catch (Throwable t) {
             handlerFailed("onConnect", t);
         }
     }
 
+    boolean isClosed() {
+        return state == State.CLOSED;
+    }
+
+    boolean isReading() {
+        return state == State.OPEN && readerArmed;
+    }
+
     /** Puts the connection in the read table exactly while it should be read. */
     private void updateReading() {
-        boolean want = state == State.OPEN && !outputBackedUp && !readingPaused;
+        boolean want = state == State.OPEN && !out.isBackedUp() && !readingPaused;
         if (want != readerArmed) {
             readerArmed = want;
-            loop.onReadable(fd.fd(), want ? reader : null);
+            loop.onReadable(fd.fd(), want ? in : null);
         }
     }
 
     /** A failure inside the reactor itself (epoll_ctl refused, a framing bug): it ends this connection only. */
-    private void internalFailure(Throwable e) {
+    void internalFailure(Throwable e) {
         LOG.log(Level.WARNING, "connection on fd " + number + " (peer " + peer() + ") failed; resetting it", e);
         abortNow(DisconnectCause.ERROR);
     }
@@ -235,61 +290,20 @@ public final class Connection implements Sender {
         if (state != State.OPEN) {
             return false;
         }
-        ReadBuffer rb = shard.readBuffer;
-        if (corked && data == rb.frame) {
-            out.defer(data, rb.buf, rb.address);
-        } else {
-            out.append(data);
-        }
-        if (!corked) {
-            flush();
-        }
+        out.send(data, fd.fd());
         return true;
     }
 
-    /**
-     * A table entry: the read side ({@code output} false) reads, the write side flushes. If
-     * anything escapes it anyway, the loop removes the fd and tells it through {@link #failed}.
-     */
-    private final class Io implements FdHandler {
-        private final boolean output;
+    // What Inbound and Outbound report.
 
-        Io(boolean output) {
-            this.output = output;
-        }
-
-        @Override
-        public void handle(int f, Set<Interest> events) {
-            try {
-                if (output) {
-                    flush();
-                } else {
-                    in.readRounds(fd.fd());
-                }
-            } catch (Throwable e) {
-                internalFailure(e);
-            }
-        }
-
-        @Override
-        public void failed(int f, Throwable error) {
-            abortNow(DisconnectCause.ERROR);
-        }
+    void flushedWhileClosing() {
+        finish(closeCause);
     }
 
-    /** True while this connection should go on reading. */
-    boolean isReading() {
-        return state == State.OPEN && readerArmed;
-    }
-
-    void cork(boolean on) {
-        corked = on;
-    }
-
-    /** Hands one frame to the handler; false if the connection stopped taking frames. */
+    /** False if the connection stopped taking frames. */
     boolean deliverFrame(ByteBuffer frame) {
         try {
-            server.handler().onMessage(this, frame);
+            endpoint.handler().onMessage(this, frame);
             return true;
         } catch (Throwable t) {
             handlerFailed("onMessage", t);
@@ -297,60 +311,20 @@ public final class Connection implements Sender {
         }
     }
 
-    /** Writes what the socket takes, then sets write interest and backpressure from what is left. */
-    void flush() {
-        if (state == State.CLOSED) {
-            return;
-        }
-        if (!out.isEmpty()) {
-            try {
-                long n = out.writeTo(nat, fd.fd());
-                bytesOut += n;
-                shard.bytesOut += n;
-            } catch (NativeException e) {
-                ioFailed(e);
-                return;
-            }
-        }
-        boolean pending = !out.isEmpty();
-        if (pending != writerArmed) {
-            writerArmed = pending;
-            loop.onWritable(fd.fd(), pending ? writer : null);
-        }
-        if (state == State.OPEN) {
-            if (!outputBackedUp && out.size() > server.highWatermark) {
-                outputBackedUp = true;
-                updateReading();
-                shard.pauses++;
-                writabilityChanged(false);
-            } else if (outputBackedUp && out.size() <= server.lowWatermark) {
-                outputBackedUp = false;
-                updateReading();
-                writabilityChanged(true);
-            }
-        } else if (!pending) {
-            finish(closeCause);
-        }
-    }
-
-    private void writabilityChanged(boolean writable) {
+    void writabilityChanged(boolean writable) {
+        updateReading();
         try {
-            server.handler().onWritabilityChanged(this, writable);
+            endpoint.handler().onWritabilityChanged(this, writable);
         } catch (Throwable t) {
             handlerFailed("onWritabilityChanged", t);
         }
     }
 
-    void protocolError(FramingException e) {
-        try {
-            server.handler().onProtocolError(this, e);
-        } catch (Throwable t) {
-            LOG.log(Level.WARNING, "onProtocolError failed for " + this, t);
-        }
-        closeGracefully(DisconnectCause.PROTOCOL_ERROR);
+    TcpHandler handler() {
+        return endpoint.handler();
     }
 
-    private void handlerFailed(String callback, Throwable t) {
+    void handlerFailed(String callback, Throwable t) {
         LOG.log(Level.WARNING, callback + " threw for fd " + number + " (peer " + peer() + "); closing it", t);
         closeGracefully(DisconnectCause.HANDLER_ERROR);
     }
@@ -376,10 +350,10 @@ public final class Connection implements Sender {
             finish(cause);
             return;
         }
-        closeTimer = loop.schedule(server.closeTimeoutNanos, TimeUnit.NANOSECONDS,
+        closeTimer = loop.schedule(endpoint.closeTimeoutNanos, TimeUnit.NANOSECONDS,
             () -> abortNow(DisconnectCause.CLOSE_TIMEOUT));
-        if (!corked) {
-            flush();
+        if (!out.isCorked()) {
+            out.flush(fd.fd());
         }
     }
 
@@ -402,9 +376,11 @@ public final class Connection implements Sender {
         }
         state = State.CLOSED;
         readerArmed = false;
-        writerArmed = false;
         if (closeTimer != null) {
             closeTimer.cancel();
+        }
+        if (timeouts != null) {
+            timeouts.cancel();
         }
         try {
             if (!loop.isClosed()) {

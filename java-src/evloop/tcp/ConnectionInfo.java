@@ -1,21 +1,25 @@
 package evloop.tcp;
 
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 
 /**
  * One connection as data, for the REPL and logs.
  *
- * @param fd            the fd number (-1 once closed)
- * @param peer          the peer's address
- * @param bytesIn       bytes read
- * @param bytesOut      bytes written
- * @param framesIn      frames delivered to the handler
- * @param bufferedIn    bytes of an incomplete frame held for the next read
- * @param queuedOut     bytes waiting to be written
+ * @param fd             the fd number it had
+ * @param peer           the peer's address ({@code InetSocketAddress} or {@code UnixAddress})
+ * @param outbound       true if this process opened it (a client's), false if a server accepted it
+ * @param bytesIn        bytes read
+ * @param bytesOut       bytes written
+ * @param framesIn       frames delivered to the handler
+ * @param bufferedIn     bytes of an incomplete frame held for the next read
+ * @param queuedOut      bytes waiting to be written
  * @param outputBackedUp queued output is above the high watermark, so reading is paused for it
- * @param readingPaused the application paused reading ({@link Connection#pauseReading()})
- * @param state         "open", "closing" or "closed"
+ * @param readingPaused  the application paused reading ({@link Connection#pauseReading()})
+ * @param state          "open", "closing" or "closed"
+ * @param idleTimeoutNanos  its idle timeout, 0 for none
+ * @param readTimeoutNanos  its read timeout, 0 for none
+ * @param writeTimeoutNanos its write timeout, 0 for none
  */
-public record ConnectionInfo(int fd, InetSocketAddress peer, long bytesIn, long bytesOut, long framesIn,
+public record ConnectionInfo(int fd, SocketAddress peer, boolean outbound, long bytesIn, long bytesOut, long framesIn,
                              int bufferedIn, long queuedOut, boolean outputBackedUp, boolean readingPaused,
-                             String state) {}
+                             String state, long idleTimeoutNanos, long readTimeoutNanos, long writeTimeoutNanos) {}

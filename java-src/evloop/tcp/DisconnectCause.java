@@ -17,5 +17,11 @@ public enum DisconnectCause {
     /** A handler callback threw; it was logged with the fd and peer. */
     HANDLER_ERROR,
     /** Output could not be flushed before the close deadline. */
-    CLOSE_TIMEOUT
+    CLOSE_TIMEOUT,
+    /** No bytes either way for the idle timeout. */
+    IDLE_TIMEOUT,
+    /** No complete frame arrived for the read timeout. */
+    READ_TIMEOUT,
+    /** Queued output made no progress for the write timeout; the connection was reset. */
+    WRITE_TIMEOUT
 }

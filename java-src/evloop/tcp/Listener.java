@@ -10,6 +10,10 @@ import evloop.sys.NativeException;
 import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -43,14 +47,17 @@ final class Listener implements FdHandler {
     private final long retryNanos;
     private final Acceptor acceptor;
     private final SockAddr peer = new SockAddr();
+    /** The socket file of a Unix listener, removed on close; null for TCP and abstract names. */
+    private final UnixSocketFile file;
     /** Built now, so that pausing allocates no new class: see the class comment. */
     private final Runnable retry = this::retry;
     private boolean exhausted;
     private boolean paused;
     private boolean closed;
 
-    Listener(Shard shard, Fd fd, ServerConfig cfg) {
+    Listener(Shard shard, Fd fd, ServerConfig cfg, UnixSocketFile file) {
         this.shard = shard;
+        this.file = file;
         this.loop = shard.loop;
         this.fd = fd;
         this.batch = cfg.acceptBatch;
@@ -86,7 +93,7 @@ final class Listener implements FdHandler {
             }
             if (exhausted) {
                 exhausted = false;
-                log(Level.INFO, "accepting again on " + shard.server.localAddress() + ": resources are free");
+                log(Level.INFO, "accepting again on " + shard.endpoint.server.address() + ": resources are free");
             }
             shard.accepted(cfd, peer);
         }
@@ -131,7 +138,7 @@ final class Listener implements FdHandler {
         loop.schedule(retryNanos, TimeUnit.NANOSECONDS, retry);
         if (!exhausted) {
             exhausted = true;
-            log(Level.WARNING, "cannot accept on " + shard.server.localAddress() + " (" + why
+            log(Level.WARNING, "cannot accept on " + shard.endpoint.server.address() + " (" + why
                 + "): accepting pauses and retries every " + TimeUnit.NANOSECONDS.toMillis(retryNanos)
                 + " ms until fds and memory are free; clients wait in the backlog");
         }
@@ -153,6 +160,65 @@ final class Listener implements FdHandler {
         }
     }
 
+    /**
+     * Opens the listeners of a server's shards, as {@code cfg} says, and starts them on their
+     * loops: one TCP listener (least-loaded: it hands connections to every shard), one per loop
+     * with SO_REUSEPORT, or one Unix socket. Closes what it opened if a later step fails.
+     *
+     * @return the bound address (with the kernel's port for port 0)
+     */
+    static SocketAddress openAll(Shard[] shards, ServerConfig cfg) throws NativeException {
+        boolean perLoop = cfg.balance == TcpServer.Balance.REUSE_PORT && shards.length > 1;
+        if (perLoop && cfg.unixPath != null) {
+            throw new IllegalArgumentException("balance must be LEAST_LOADED for a unix socket server (SO_REUSEPORT is TCP only), got "
+                + cfg.balance);
+        }
+        SocketAddress bound = null;
+        try {
+            for (int i = 0; i < (perLoop ? shards.length : 1); i++) {
+                UnixSocketFile[] file = new UnixSocketFile[1];
+                Fd fd;
+                if (cfg.unixPath != null) {
+                    fd = UnixSocketFile.listen(cfg.unixPath, cfg.backlog, cfg.unixFileMode, file);
+                    bound = cfg.unixPath;
+                    for (Shard s : shards) {
+                        s.unixPeer = cfg.unixPath;
+                    }
+                } else {
+                    InetSocketAddress at = bound == null ? resolve(cfg) : (InetSocketAddress) bound;
+                    fd = Fd.own(Sockets.get().listen(at, cfg.backlog, perLoop || cfg.reusePort));
+                    if (bound == null) {
+                        bound = Sockets.get().localAddress(fd.fd());
+                    }
+                }
+                Listener l = new Listener(shards[i], fd, cfg, file[0]);
+                shards[i].listener = l;
+                shards[i].loop.call(() -> {
+                    l.start();
+                    return null;
+                });
+            }
+            return bound;
+        } catch (NativeException | RuntimeException e) {
+            // Listeners opened so far, and connections they may already have accepted.
+            for (Shard s : shards) {
+                s.loop.call(() -> {
+                    s.shutdown(true);
+                    return null;
+                });
+            }
+            throw e;
+        }
+    }
+
+    private static InetSocketAddress resolve(ServerConfig cfg) {
+        try {
+            return new InetSocketAddress(InetAddress.getByName(cfg.host), cfg.port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("host must be an address or a name that resolves, got " + cfg.host, e);
+        }
+    }
+
     /** Stops listening and closes the fd, once; on the loop thread. */
     void close() {
         if (!closed) {
@@ -163,6 +229,9 @@ final class Listener implements FdHandler {
                 }
             } finally {
                 fd.close();
+                if (file != null) {
+                    file.remove();
+                }
             }
         }
     }

@@ -12,11 +12,12 @@ import java.lang.System.Logger.Level;
  * honest.
  */
 final class Preload {
-    private static final String[] CLASSES = {
-        "evloop.ScheduledTask", "evloop.net.Fd", "evloop.sys.NativeException", "evloop.sys.Errno",
-        "evloop.tcp.Connection", "evloop.tcp.Connection$Io", "evloop.tcp.Connection$State", "evloop.tcp.Inbound",
-        "evloop.tcp.PartialFrame", "evloop.tcp.OutputQueue", "evloop.tcp.OutputQueue$Chunk",
-        "evloop.tcp.DisconnectCause", "evloop.tcp.FramingException", "evloop.tcp.ConnectionInfo", "evloop.tcp.Listener",
+    /** Class literals, so the compiler keeps this list in step with the code. */
+    private static final Class<?>[] CLASSES = {
+        evloop.ScheduledTask.class, evloop.net.Fd.class, evloop.sys.NativeException.class, evloop.sys.Errno.class,
+        Connection.class, Connection.State.class, Inbound.class, Outbound.class, Timeouts.class, PartialFrame.class,
+        OutputQueue.class, OutputQueue.Chunk.class, DisconnectCause.class, FramingException.class, ConnectionInfo.class,
+        Listener.class, Connector.class, PeerCredentials.class,
     };
     private static volatile boolean done;
 
@@ -27,8 +28,8 @@ final class Preload {
             return;
         }
         try {
-            for (String c : CLASSES) {
-                Class.forName(c, true, Preload.class.getClassLoader());
+            for (Class<?> c : CLASSES) {
+                Class.forName(c.getName(), true, c.getClassLoader());   // initialised, not just loaded
             }
             System.getLogger(TcpServer.class.getName()).isLoggable(Level.WARNING);
             java.time.ZoneId.systemDefault().getRules();

@@ -1,43 +1,31 @@
 package evloop.tcp;
 
+import evloop.net.UnixAddress;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
  * Options of a {@link TcpServer}, as a small builder: {@code new ServerConfig().port(0).maxClients(100)}.
- * Every setter checks its value at once and throws {@link IllegalArgumentException} naming the
- * option, the value and what is allowed, so a mistake surfaces where it is made, not as a
- * server that misbehaves later. The server copies what it needs when it starts, so changing a
- * config afterwards affects nothing running.
+ * Besides what every connection has ({@link ConnectionConfig}), where to listen: a TCP host and
+ * port, or a Unix socket path ({@link #unixPath}). Every setter checks its value at once and
+ * throws {@link IllegalArgumentException} naming the option, the value and what is allowed.
+ * The server copies what it needs when it starts, so changing a config afterwards affects
+ * nothing running.
  */
-public final class ServerConfig {
+public final class ServerConfig extends ConnectionConfig<ServerConfig> {
     String host = "127.0.0.1";
     int port = 6666;
+    UnixAddress unixPath;
+    int unixFileMode = -1;
     int backlog = 4096;
-    boolean noDelay = true;
     boolean reusePort;
     int maxClients = Integer.MAX_VALUE;
-    Framing framing = Framing.lines(64 * 1024);
-    long highWatermark = 1024 * 1024;
-    long lowWatermark = 256 * 1024;
-    Duration closeTimeout = Duration.ofSeconds(5);
     int acceptBatch = 256;
     Duration acceptRetry = Duration.ofMillis(100);
     int loops = 1;
     TcpServer.Balance balance = TcpServer.Balance.LEAST_LOADED;
     /** How listeners accept; tests replace it to make accept4 fail on cue. */
     Listener.Acceptor acceptor = evloop.sys.Sockets.get()::accept;
-
-    static void check(boolean ok, String option, Object value, String allowed) {
-        if (!ok) {
-            throw new IllegalArgumentException(option + " must be " + allowed + ", got " + value);
-        }
-    }
-
-    static Duration checkDuration(String option, Duration d) {
-        check(d != null && !d.isNegative(), option, d, "a duration of zero or more");
-        return d;
-    }
 
     /**
      * @param n loops (and threads) of a server started with loops of its own, 1 to 1024; default 1
@@ -80,6 +68,32 @@ public final class ServerConfig {
     }
 
     /**
+     * Listens on a Unix domain socket instead of TCP. A path whose socket nobody listens on any
+     * more (a server that died) is replaced; one where a server still listens fails with
+     * EADDRINUSE; a path that is not a socket is never touched. The file is removed when the
+     * server closes. {@code @name} is a Linux abstract name: no file at all.
+     *
+     * @param path a filesystem path of at most 107 bytes, or {@code @name}; null: TCP
+     * @return this config
+     */
+    public ServerConfig unixPath(String path) {
+        this.unixPath = path == null ? null : UnixAddress.of(path);
+        return this;
+    }
+
+    /**
+     * @param mode permission bits of the Unix socket file, 0 to 0777 (0660: owner and group
+     *     may connect); -1 (the default) leaves what the umask gives
+     * @return this config
+     */
+    public ServerConfig unixFileMode(int mode) {
+        check(mode >= -1 && mode <= 0777, "unixFileMode", mode < 0 ? mode : "0" + Integer.toOctalString(mode),
+            "between 0 and 0777, or -1");
+        this.unixFileMode = mode;
+        return this;
+    }
+
+    /**
      * @param backlog listen backlog, at least 1; default 4096 (Java's 50 makes bursts of
      *     connects retry SYNs for seconds)
      * @return this config
@@ -87,15 +101,6 @@ public final class ServerConfig {
     public ServerConfig backlog(int backlog) {
         check(backlog >= 1, "backlog", backlog, "at least 1");
         this.backlog = backlog;
-        return this;
-    }
-
-    /**
-     * @param on TCP_NODELAY on accepted sockets; default on
-     * @return this config
-     */
-    public ServerConfig noDelay(boolean on) {
-        this.noDelay = on;
         return this;
     }
 
@@ -116,51 +121,6 @@ public final class ServerConfig {
     public ServerConfig maxClients(int max) {
         check(max >= 1, "maxClients", max, "at least 1");
         this.maxClients = max;
-        return this;
-    }
-
-    /**
-     * @param framing how the byte stream splits into frames; default newline-delimited lines of
-     *     at most 64 KiB
-     * @return this config
-     */
-    public ServerConfig framing(Framing framing) {
-        this.framing = Objects.requireNonNull(framing, "framing");
-        return this;
-    }
-
-    /**
-     * @param max lines of at most this many bytes, newline included (the default framing, with
-     *     another limit); at least 1
-     * @return this config
-     */
-    public ServerConfig maxLineLength(int max) {
-        check(max >= 1 && max <= 64 << 20, "maxLineLength", max, "between 1 and 67108864 (64 MiB)");
-        this.framing = Framing.lines(max);
-        return this;
-    }
-
-    /**
-     * Above {@code high} queued output bytes a connection stops being read; at or below
-     * {@code low} it resumes.
-     *
-     * @param low the low watermark, 0 or more
-     * @param high the high watermark, at least {@code low}
-     * @return this config
-     */
-    public ServerConfig watermarks(long low, long high) {
-        check(low >= 0 && low <= high, "watermarks", low + ", " + high, "0 <= low <= high");
-        this.lowWatermark = low;
-        this.highWatermark = high;
-        return this;
-    }
-
-    /**
-     * @param timeout how long a closing connection may take to flush its output before it is reset
-     * @return this config
-     */
-    public ServerConfig closeTimeout(Duration timeout) {
-        this.closeTimeout = checkDuration("closeTimeout", timeout);
         return this;
     }
 

@@ -7,6 +7,7 @@ import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -16,92 +17,110 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A server's share of one event loop: the connections that live on it, the read buffer and
- * chunk pool they use (loop-thread-only, so never shared between loops), its listener if it
- * accepts, and its counters. A server on one loop has one shard; on a group, one per loop.
+ * A server's or a client's share of one event loop: the connections that live on it, its
+ * listener if it accepts, and its counters. A server on one loop has one shard; on a group,
+ * one per loop; a client has one. The read buffer and output chunks come from the loop's
+ * {@link LoopResources}, shared with every other shard on the loop.
  */
 final class Shard {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
-    private static final int READ_SIZE = 64 * 1024;
 
-    final TcpServer server;
+    final Endpoint endpoint;
+    final Settings settings;
     final EventLoop loop;
-    final ReadBuffer readBuffer;
-    final OutputQueue.Pool pool = new OutputQueue.Pool(32 * 1024, 256);
+    final LoopResources resources;
     /** Connections open on this loop or being handed to it: what least-loaded balancing reads. */
     final AtomicInteger load = new AtomicInteger();
     private final Set<Connection> connections = new HashSet<>();
     final CompletableFuture<Void> drained = new CompletableFuture<>();
     Listener listener;
+    /** For connections accepted on a Unix socket: the listener's address, as their peer. */
+    SocketAddress unixPeer;
     private boolean closing;
 
-    // Written on this shard's loop thread only; summed by TcpServer.stats() from anywhere.
+    // Written on this shard's loop thread only; summed by the server's or client's stats() from anywhere.
     volatile long accepted;
     volatile long rejected;
+    volatile long failed;
     volatile long bytesIn;
     volatile long bytesOut;
     volatile long framesIn;
     volatile long pauses;
     volatile long acceptPauses;
 
-    Shard(TcpServer server, EventLoop loop) {
+    Shard(Endpoint endpoint, EventLoop loop) {
         Preload.reactor();
-        this.server = server;
+        this.endpoint = endpoint;
+        this.settings = endpoint.settings;
         this.loop = loop;
-        this.readBuffer = new ReadBuffer(server.framing.maxFrameLength() + READ_SIZE);
+        this.resources = LoopResources.of(loop);
     }
 
     /** A connection this shard's listener accepted: keep it or hand it to the least-loaded shard. */
     void accepted(int cfd, SockAddr peer) {
         Fd fd = Fd.own(cfd);
-        if (closing || !server.admit()) {
+        if (closing || !endpoint.admit()) {
             rejected++;
             fd.close();
             return;
         }
-        Shard target = server.leastLoaded(this);
+        Shard target = endpoint.server.leastLoaded(this);
         target.load.incrementAndGet();
         // The peer is read out of the reused SockAddr now; onLoop adopts at once when the target
         // is this loop, and hands the adoption over otherwise.
         boolean v4 = peer.isIpv4();
         int ip = peer.ipv4();
         int port = peer.port();
-        InetSocketAddress v6 = v4 ? null : peer.decode();
-        if (!target.onLoop(() -> target.adopt(fd, v4, ip, port, v6))) {
+        SocketAddress other = unixPeer != null ? unixPeer : v4 ? null : peer.decode();
+        if (!target.onLoop(() -> target.adopt(fd, v4 && unixPeer == null, ip, port, other))) {
             target.load.decrementAndGet();
-            server.released();
+            endpoint.released();
             fd.close();
         }
     }
 
-    /** Starts serving {@code fd} on this shard's loop (its thread). */
-    void adopt(Fd fd, boolean v4, int ip, int port, InetSocketAddress v6) {
+    /** Starts serving an accepted {@code fd} on this shard's loop (its thread). */
+    void adopt(Fd fd, boolean v4, int ip, int port, SocketAddress peer) {
         if (closing) {
             load.decrementAndGet();
-            server.released();
+            endpoint.released();
             fd.close();
             checkDrained();
             return;
         }
-        if (server.noDelay) {
+        if (settings.noDelay && (v4 || peer instanceof InetSocketAddress)) {
             try {
                 Sockets.get().setNoDelay(fd.fd(), true);
             } catch (NativeException e) {
-                LOG.log(Level.DEBUG, "TCP_NODELAY failed on fd " + fd, e);
+                LOG.log(Level.DEBUG, "TCP_NODELAY failed on fd " + fd.fd(), e);
             }
         }
-        Connection c = new Connection(this, fd, v4, ip, port, v6);
-        connections.add(c);
         accepted++;
+        start(new Connection(this, fd, false, ip, port, v4 ? null : peer));
+    }
+
+    /** An outbound connection that just connected; on the loop thread. False if this client is closing. */
+    boolean connected(Connection c) {
+        if (closing || !endpoint.admit()) {
+            return false;
+        }
+        load.incrementAndGet();
+        accepted++;
+        start(c);
+        return true;
+    }
+
+    private void start(Connection c) {
+        connections.add(c);
         c.start();
     }
 
     void connectionClosed(Connection c, DisconnectCause cause) {
         connections.remove(c);
         load.decrementAndGet();
-        server.released();
+        endpoint.released();
         try {
-            server.handler().onDisconnect(c, cause);
+            endpoint.handler().onDisconnect(c, cause);
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "onDisconnect threw for " + c, t);
         }
@@ -115,6 +134,10 @@ final class Shard {
         }
     }
 
+    boolean isClosing() {
+        return closing;
+    }
+
     /**
      * Closes the listener, then every connection: gracefully, or at once with {@code now}. A
      * loop held by its pause gate cannot flush, so its connections are reset at once too.
@@ -125,11 +148,12 @@ final class Shard {
         if (listener != null) {
             listener.close();
         }
+        DisconnectCause cause = endpoint.server != null ? DisconnectCause.SERVER_STOP : DisconnectCause.LOCAL_CLOSE;
         for (Connection c : new ArrayList<>(connections)) {
             if (now) {
-                c.abortNow(DisconnectCause.SERVER_STOP);
+                c.abortNow(cause);
             } else {
-                c.closeGracefully(DisconnectCause.SERVER_STOP);
+                c.closeGracefully(cause);
             }
         }
         checkDrained();

@@ -4,8 +4,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Callbacks of a TCP server, in the spirit of the dumais reactor's TcpEngine. All run on the
- * loop thread. Only {@link #onMessage} is required; a lambda makes a handler.
+ * Callbacks of a connection, a server's or a client's, in the spirit of the dumais reactor's
+ * TcpEngine. All run on the loop thread. Only {@link #onMessage} is required; a lambda makes a
+ * handler. What a callback throws ends its connection only (HANDLER_ERROR), never the loop.
  */
 @FunctionalInterface
 public interface TcpHandler {
@@ -24,6 +25,20 @@ public interface TcpHandler {
 
     /** Queued output crossed the high watermark (false: reading paused) or fell below the low one (true). */
     default void onWritabilityChanged(Connection conn, boolean writable) throws Exception {}
+
+    /**
+     * A timeout of this connection expired ({@link ConnectionConfig}). Return true to keep the
+     * connection open: that timeout starts over. The default closes it: gracefully for
+     * IDLE_TIMEOUT and READ_TIMEOUT, with a reset for WRITE_TIMEOUT (its output is stuck).
+     *
+     * @param conn the connection
+     * @param which IDLE_TIMEOUT, READ_TIMEOUT or WRITE_TIMEOUT
+     * @return true to keep the connection open
+     * @throws Exception closes the connection (HANDLER_ERROR)
+     */
+    default boolean onTimeout(Connection conn, DisconnectCause which) throws Exception {
+        return false;
+    }
 
     /**
      * The framing rejected the stream; the connection closes after this returns. The default

@@ -2,22 +2,18 @@ package evloop.tcp;
 
 import evloop.EventLoop;
 import evloop.EventLoopGroup;
-import evloop.net.Fd;
 import evloop.sys.NativeException;
-import evloop.sys.Sockets;
 import java.io.Closeable;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
@@ -67,75 +63,22 @@ public final class TcpServer implements Closeable {
     private static final long SLACK_MILLIS = 2000;
 
     private final Shard[] shards;
+    private final Endpoint endpoint;
     private final EventLoopGroup ownedGroup;
-    private final InetSocketAddress localAddress;
-    private final AtomicInteger active = new AtomicInteger();
-    private final int maxClients;
-    private volatile TcpHandler handler;
+    /** Where it listens: an InetSocketAddress, or a UnixAddress. */
+    private final SocketAddress address;
     private final AtomicReference<Status> status = new AtomicReference<>(Status.RUNNING);
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
-
-    final boolean noDelay;
-    final Framing framing;
-    final long highWatermark;
-    final long lowWatermark;
-    /** How long a closing connection may flush; closeAsync(grace) shortens or lengthens it. */
-    volatile long closeTimeoutNanos;
 
     private TcpServer(List<EventLoop> loops, EventLoopGroup owned, ServerConfig cfg, TcpHandler handler)
             throws NativeException {
         this.ownedGroup = owned;
-        this.handler = handler;
-        this.framing = cfg.framing;
-        this.maxClients = cfg.maxClients;
-        this.noDelay = cfg.noDelay;
-        this.highWatermark = cfg.highWatermark;
-        this.lowWatermark = cfg.lowWatermark;
-        this.closeTimeoutNanos = cfg.closeTimeout.toNanos();
+        this.endpoint = new Endpoint(cfg, cfg.maxClients, handler, this, null);
         this.shards = new Shard[loops.size()];
         for (int i = 0; i < shards.length; i++) {
-            shards[i] = new Shard(this, loops.get(i));
+            shards[i] = new Shard(endpoint, loops.get(i));
         }
-        InetSocketAddress bindTo;
-        try {
-            bindTo = new InetSocketAddress(InetAddress.getByName(cfg.host), cfg.port);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("host must be an address or a name that resolves, got " + cfg.host, e);
-        }
-        boolean perLoop = cfg.balance == Balance.REUSE_PORT && shards.length > 1;
-        InetSocketAddress bound = null;
-        try {
-            for (int i = 0; i < (perLoop ? shards.length : 1); i++) {
-                InetSocketAddress at = bound == null ? bindTo : new InetSocketAddress(bound.getAddress(), bound.getPort());
-                Fd fd = Fd.own(Sockets.get().listen(at, cfg.backlog, perLoop || cfg.reusePort));
-                Listener l;
-                try {
-                    l = new Listener(shards[i], fd, cfg);
-                } catch (RuntimeException e) {
-                    fd.close();
-                    throw e;
-                }
-                shards[i].listener = l;
-                if (bound == null) {
-                    bound = Sockets.get().localAddress(fd.fd());
-                }
-                Shard s = shards[i];
-                s.loop.call(() -> {
-                    l.start();
-                    return null;
-                });
-            }
-        } catch (NativeException | RuntimeException e) {
-            // Listeners opened so far, and connections they may already have accepted.
-            for (Shard s : shards) {
-                s.loop.call(() -> {
-                    s.shutdown(true);
-                    return null;
-                });
-            }
-            throw e;
-        }
-        this.localAddress = bound;
+        this.address = Listener.openAll(shards, cfg);
     }
 
     private static TcpServer create(List<EventLoop> loops, EventLoopGroup owned, ServerConfig cfg, TcpHandler h) {
@@ -146,9 +89,15 @@ public final class TcpServer implements Closeable {
         }
     }
 
-    /** Starts a server on {@code cfg.loops} loops and threads of its own (named {@code evloop-<port>-i}). */
+    /**
+     * Starts a server on {@code cfg.loops} loops and threads of its own (named {@code evloop-<port>-i}).
+     *
+     * @param cfg where to listen and how connections behave
+     * @param handler the connections' callbacks
+     * @return the running server
+     */
     public static TcpServer start(ServerConfig cfg, TcpHandler handler) {
-        EventLoopGroup group = EventLoopGroup.start(cfg.loops, "evloop-" + cfg.port);
+        EventLoopGroup group = EventLoopGroup.start(cfg.loops, "evloop-" + (cfg.unixPath != null ? "unix" : cfg.port));
         try {
             return create(group.loops(), group, cfg, handler);
         } catch (RuntimeException e) {
@@ -157,21 +106,36 @@ public final class TcpServer implements Closeable {
         }
     }
 
-    /** Starts a server on {@code loop}, which the caller runs (it may be running already). */
+    /**
+     * Starts a server on {@code loop}, which the caller runs (it may be running already).
+     *
+     * @param loop the loop
+     * @param cfg where to listen and how connections behave
+     * @param handler the connections' callbacks
+     * @return the running server
+     */
     public static TcpServer start(EventLoop loop, ServerConfig cfg, TcpHandler handler) {
         return create(List.of(loop), null, cfg, handler);
     }
 
-    /** Starts a server on every loop of {@code group}, which the caller owns and closes. */
+    /**
+     * Starts a server on every loop of {@code group}, which the caller owns and closes.
+     *
+     * @param group the loops
+     * @param cfg where to listen and how connections behave
+     * @param handler the connections' callbacks
+     * @return the running server
+     */
     public static TcpServer start(EventLoopGroup group, ServerConfig cfg, TcpHandler handler) {
         return create(group.loops(), null, cfg, handler);
     }
 
-    /** The first (for a one-loop server, the only) loop. */
+    /** @return the first (for a one-loop server, the only) loop */
     public EventLoop loop() {
         return shards[0].loop;
     }
 
+    /** @return every loop, in order */
     public List<EventLoop> loops() {
         List<EventLoop> out = new ArrayList<>(shards.length);
         for (Shard s : shards) {
@@ -180,24 +144,32 @@ public final class TcpServer implements Closeable {
         return out;
     }
 
+    /** @return where it listens: an {@code InetSocketAddress}, or a {@link evloop.net.UnixAddress} */
+    public SocketAddress address() {
+        return address;
+    }
+
+    /** @return the TCP address it listens on, null for a Unix socket server */
     public InetSocketAddress localAddress() {
-        return localAddress;
+        return address instanceof InetSocketAddress ? (InetSocketAddress) address : null;
     }
 
-    /** The bound port (the kernel's choice when the config said 0). */
+    /** @return the bound port (the kernel's choice when the config said 0), -1 for a Unix socket server */
     public int port() {
-        return localAddress.getPort();
+        return address instanceof InetSocketAddress ? ((InetSocketAddress) address).getPort() : -1;
     }
 
+    /** @return the handler */
     public TcpHandler handler() {
-        return handler;
+        return endpoint.handler();
     }
 
-    /** Replaces the handler; every open connection uses the new one from its next event. */
+    /** @param handler replaces the handler; every open connection uses it from its next event */
     public void setHandler(TcpHandler handler) {
-        this.handler = handler;
+        endpoint.setHandler(handler);
     }
 
+    /** @return the counters */
     public ServerStats stats() {
         long accepted = 0, rejected = 0, in = 0, out = 0, frames = 0, pauses = 0, acceptPauses = 0;
         for (Shard s : shards) {
@@ -209,10 +181,10 @@ public final class TcpServer implements Closeable {
             pauses += s.pauses;
             acceptPauses += s.acceptPauses;
         }
-        return new ServerStats(accepted, active.get(), rejected, in, out, frames, pauses, acceptPauses);
+        return new ServerStats(accepted, endpoint.active(), rejected, in, out, frames, pauses, acceptPauses);
     }
 
-    /** Open connections per loop, in loop order: how the connections are spread. */
+    /** @return open connections per loop, in loop order: how the connections are spread */
     public List<Integer> loads() {
         List<Integer> out = new ArrayList<>(shards.length);
         for (Shard s : shards) {
@@ -221,12 +193,12 @@ public final class TcpServer implements Closeable {
         return out;
     }
 
-    /** The open connections, as data (asks each loop thread). */
+    /** @return the open connections, as data (asks each loop thread) */
     public List<ConnectionInfo> connections() {
         return collect(c -> c.info());
     }
 
-    /** The open connections themselves, to send to (asks each loop thread). */
+    /** @return the open connections themselves, to send to (asks each loop thread) */
     public List<Connection> openConnections() {
         return collect(c -> c);
     }
@@ -252,19 +224,6 @@ public final class TcpServer implements Closeable {
     }
 
     // ---- called by shards, on their loop threads -----------------------------------------
-
-    /** Counts a new connection against max clients; false if it is over the limit. */
-    boolean admit() {
-        if (active.incrementAndGet() > maxClients) {
-            active.decrementAndGet();
-            return false;
-        }
-        return true;
-    }
-
-    void released() {
-        active.decrementAndGet();
-    }
 
     Shard leastLoaded(Shard accepting) {
         Shard best = accepting;
@@ -296,7 +255,7 @@ public final class TcpServer implements Closeable {
 
     /** @return {@link #closeAsync(Duration)} with the configured close timeout as grace period */
     public CompletableFuture<Void> closeAsync() {
-        return closeAsync(Duration.ofNanos(closeTimeoutNanos));
+        return closeAsync(Duration.ofNanos(endpoint.closeTimeoutNanos));
     }
 
     /**
@@ -310,9 +269,9 @@ public final class TcpServer implements Closeable {
     public CompletableFuture<Void> closeAsync(Duration grace) {
         ServerConfig.checkDuration("grace", grace);
         if (status.compareAndSet(Status.RUNNING, Status.STOPPING)) {
-            closeTimeoutNanos = grace.toNanos();
+            endpoint.closeTimeoutNanos = grace.toNanos();
             // A thread of its own does the waiting, so no loop thread ever waits for a loop.
-            Thread t = new Thread(() -> stopAll(grace), "evloop-stop-" + localAddress.getPort());
+            Thread t = new Thread(() -> stopAll(grace), "evloop-stop-" + address);
             t.setDaemon(true);
             t.start();
         }
@@ -332,11 +291,11 @@ public final class TcpServer implements Closeable {
         }
         try {
             // stopAll's waits: grace + slack, then slack after the resets, then grace + slack for the threads.
-            f.get(2 * TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + 4 * SLACK_MILLIS, TimeUnit.MILLISECONDS);
+            f.get(2 * TimeUnit.NANOSECONDS.toMillis(endpoint.closeTimeoutNanos) + 4 * SLACK_MILLIS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            LOG.log(Level.WARNING, "server on " + localAddress + " did not finish stopping in time", e);
+            LOG.log(Level.WARNING, "server on " + address + " did not finish stopping in time", e);
         }
     }
 
@@ -344,16 +303,16 @@ public final class TcpServer implements Closeable {
         try {
             shutdownShards(false);
             if (!awaitDrained(grace.toMillis() + SLACK_MILLIS)) {
-                LOG.log(Level.WARNING, "server on " + localAddress + " did not drain in time; resetting what is left");
+                LOG.log(Level.WARNING, "server on " + address + " did not drain in time; resetting what is left");
                 shutdownShards(true);
                 awaitDrained(SLACK_MILLIS);
             }
         } catch (Throwable t) {
-            LOG.log(Level.WARNING, "server on " + localAddress + " failed while stopping", t);
+            LOG.log(Level.WARNING, "server on " + address + " failed while stopping", t);
         } finally {
             try {
                 if (ownedGroup != null && !ownedGroup.close(grace.plusMillis(SLACK_MILLIS))) {
-                    LOG.log(Level.WARNING, "a loop of the server on " + localAddress + " is still blocked by a handler;"
+                    LOG.log(Level.WARNING, "a loop of the server on " + address + " is still blocked by a handler;"
                         + " it releases its thread and fds when the handler returns");
                 }
             } finally {
@@ -398,7 +357,7 @@ public final class TcpServer implements Closeable {
 
     @Override
     public String toString() {
-        return "TcpServer[" + localAddress + ", " + status.get().name().toLowerCase() + ", loops=" + shards.length
-            + ", active=" + active.get() + "]";
+        return "TcpServer[" + address + ", " + status.get().name().toLowerCase() + ", loops=" + shards.length
+            + ", active=" + endpoint.active() + "]";
     }
 }

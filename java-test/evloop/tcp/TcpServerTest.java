@@ -312,7 +312,8 @@ class TcpServerTest {
             assertEquals(4, info.bytesOut());
             assertEquals(1, info.framesIn());
             assertEquals("open", info.state());
-            assertEquals(c.socket.getLocalPort(), info.peer().getPort());
+            assertEquals(c.socket.getLocalPort(), ((java.net.InetSocketAddress) info.peer()).getPort());
+            assertEquals(false, info.outbound());
         }
     }
 }

@@ -1,0 +1,75 @@
+package evloop.tcp;
+
+import evloop.net.UnixAddress;
+import java.time.Duration;
+
+/**
+ * Options of a {@link TcpClient}: where to connect (a host, name or IP literal, and a port; or
+ * a Unix socket path), an optional local address to bind first, a connect timeout, and what
+ * every connection has ({@link ConnectionConfig}). Every setter checks its value at once.
+ */
+public final class ClientConfig extends ConnectionConfig<ClientConfig> {
+    String host = "127.0.0.1";
+    int port = -1;
+    UnixAddress unixPath;
+    String localHost;
+    int localPort;
+    Duration connectTimeout = Duration.ofSeconds(10);
+
+    /**
+     * @param host a name (resolved off the loop thread), or an IPv4 or IPv6 literal; default 127.0.0.1
+     * @return this config
+     */
+    public ClientConfig host(String host) {
+        check(host != null && !host.isBlank(), "host", host, "an address or host name");
+        this.host = host;
+        return this;
+    }
+
+    /**
+     * @param port the server's port, 1 to 65535
+     * @return this config
+     */
+    public ClientConfig port(int port) {
+        check(port >= 1 && port <= 65535, "port", port, "between 1 and 65535");
+        this.port = port;
+        return this;
+    }
+
+    /**
+     * @param path connect to this Unix socket path (or {@code @abstract-name}) instead of TCP
+     * @return this config
+     */
+    public ClientConfig unixPath(String path) {
+        this.unixPath = path == null ? null : UnixAddress.of(path);
+        return this;
+    }
+
+    /**
+     * @param host local address to bind before connecting (an IP literal); null: the kernel picks
+     * @param port local port, 0 to 65535 (0: any)
+     * @return this config
+     */
+    public ClientConfig localAddress(String host, int port) {
+        check(port >= 0 && port <= 65535, "localAddress port", port, "between 0 and 65535");
+        this.localHost = host;
+        this.localPort = port;
+        return this;
+    }
+
+    /**
+     * @param timeout how long resolving and connecting may take together; default 10 s
+     * @return this config
+     */
+    public ClientConfig connectTimeout(Duration timeout) {
+        check(timeout != null && !timeout.isNegative() && !timeout.isZero(), "connectTimeout", timeout,
+            "a duration above zero");
+        this.connectTimeout = timeout;
+        return this;
+    }
+
+    /** What to connect to, for messages: {@code host:port} or {@code unix:path}. */
+    String target() {
+        return unixPath != null ? unixPath.toString() : host + ":" + port;
+    }
+}

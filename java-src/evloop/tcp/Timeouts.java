@@ -1,0 +1,173 @@
+package evloop.tcp;
+
+import evloop.EventLoop;
+import evloop.ScheduledTask;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A connection's idle, read and write timeouts, as Netty's IdleStateHandler keeps them: the
+ * connection stamps its activity with the loop's per-turn clock (a field write, no clock read,
+ * no timer touched per message), and one timer per connection fires at the earliest deadline.
+ * When it fires it compares the stamps with the deadlines: what expired is reported to the
+ * connection; the timer is then re-armed for whatever is left. Ten thousand quiet connections
+ * with timeouts therefore cost ten thousand timers that fire once per period, and nothing in
+ * between. Loop thread only; created only for connections that have a timeout.
+ */
+final class Timeouts implements Runnable {
+    private final Connection conn;
+    private final EventLoop loop;
+    private long idleNanos;
+    private long readNanos;
+    private long writeNanos;
+    /** Bytes moved either way. */
+    private long lastIo;
+    /** A frame completed (or the connection opened). */
+    private long lastFrame;
+    /** Queued output was written, or output started being queued. */
+    private long lastWrite;
+    private ScheduledTask timer;
+    /** When the timer fires; Long.MAX_VALUE without one. */
+    private long timerDeadline = Long.MAX_VALUE;
+
+    Timeouts(Connection conn, EventLoop loop, long idleNanos, long readNanos, long writeNanos) {
+        this.conn = conn;
+        this.loop = loop;
+        long now = loop.now();
+        lastIo = now;
+        lastFrame = now;
+        lastWrite = now;
+        set(idleNanos, readNanos, writeNanos);
+    }
+
+    /** New limits (zero: off); the timer is re-armed for the nearest. */
+    void set(long idle, long read, long write) {
+        this.idleNanos = idle;
+        this.readNanos = read;
+        this.writeNanos = write;
+        disarm();
+        arm(loop.now());
+    }
+
+    long idleNanos() {
+        return idleNanos;
+    }
+
+    long readNanos() {
+        return readNanos;
+    }
+
+    long writeNanos() {
+        return writeNanos;
+    }
+
+    boolean any() {
+        return idleNanos > 0 || readNanos > 0 || writeNanos > 0;
+    }
+
+    void bytesIn() {
+        lastIo = loop.now();
+    }
+
+    void frameIn() {
+        lastFrame = loop.now();
+    }
+
+    void bytesOut() {
+        long now = loop.now();
+        lastIo = now;
+        lastWrite = now;
+    }
+
+    /**
+     * Output stayed queued after a flush that had none before: the write timeout counts from
+     * here, and the timer is brought forward if it would fire later than that. Called on that
+     * transition only, never per message.
+     */
+    void outputQueued() {
+        long now = loop.now();
+        lastWrite = now;
+        if (writeNanos > 0 && now + writeNanos - timerDeadline < 0) {
+            disarm();
+            arm(now);
+        }
+    }
+
+    void cancel() {
+        disarm();
+        idleNanos = readNanos = writeNanos = 0;
+    }
+
+    private void disarm() {
+        if (timer != null) {
+            timer.cancel();
+            timer = null;
+        }
+        timerDeadline = Long.MAX_VALUE;
+    }
+
+    /** The timer fired: report what expired (the write timeout only while output waits), re-arm. */
+    @Override
+    public void run() {
+        timer = null;
+        timerDeadline = Long.MAX_VALUE;
+        long now = System.nanoTime();
+        if (writeNanos > 0 && !conn.out.isEmpty() && now - lastWrite >= writeNanos) {
+            lastWrite = now;
+            if (!expired(DisconnectCause.WRITE_TIMEOUT)) {
+                return;
+            }
+        }
+        if (readNanos > 0 && now - lastFrame >= readNanos) {
+            lastFrame = now;
+            if (!expired(DisconnectCause.READ_TIMEOUT)) {
+                return;
+            }
+        }
+        if (idleNanos > 0 && now - lastIo >= idleNanos) {
+            lastIo = now;
+            if (!expired(DisconnectCause.IDLE_TIMEOUT)) {
+                return;
+            }
+        }
+        arm(now);
+    }
+
+    /**
+     * Tells the handler; unless it keeps the connection, closes it: gracefully for idle and
+     * read, with a reset for write (its output is stuck). Returns whether the connection stays.
+     */
+    private boolean expired(DisconnectCause which) {
+        try {
+            if (conn.handler().onTimeout(conn, which)) {
+                return true;
+            }
+        } catch (Throwable t) {
+            conn.handlerFailed("onTimeout", t);
+            return false;
+        }
+        if (which == DisconnectCause.WRITE_TIMEOUT) {
+            conn.abortNow(which);
+        } else {
+            conn.closeGracefully(which);
+        }
+        return false;
+    }
+
+    private void arm(long now) {
+        long next = Long.MAX_VALUE;
+        if (idleNanos > 0) {
+            next = Math.min(next, lastIo + idleNanos - now);
+        }
+        if (readNanos > 0) {
+            next = Math.min(next, lastFrame + readNanos - now);
+        }
+        if (writeNanos > 0 && !conn.out.isEmpty()) {
+            next = Math.min(next, lastWrite + writeNanos - now);
+        }
+        if (next != Long.MAX_VALUE && conn.isOpen()) {
+            next = Math.max(0, next);
+            timerDeadline = now + next;
+            timer = loop.schedule(next, TimeUnit.NANOSECONDS, this);
+        }
+    }
+}

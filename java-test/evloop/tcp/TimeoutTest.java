@@ -1,0 +1,174 @@
+package evloop.tcp;
+
+import static evloop.TestFds.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import evloop.FreshJvm;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+class TimeoutTest {
+    private final List<DisconnectCause> causes = new CopyOnWriteArrayList<>();
+
+    private TcpServer echo(ServerConfig cfg) {
+        return TcpServer.start(cfg.port(0), new TcpHandler() {
+            @Override
+            public void onMessage(Connection c, ByteBuffer line) {
+                c.send(line);
+            }
+
+            @Override
+            public void onDisconnect(Connection c, DisconnectCause cause) {
+                causes.add(cause);
+            }
+        });
+    }
+
+    @Test
+    void theIdleTimeoutClosesAQuietConnectionOnceButNotOneInUse() throws Exception {
+        try (TcpServer s = echo(new ServerConfig().idleTimeout(Duration.ofMillis(300)));
+             Client quiet = new Client(s.port());
+             Client busy = new Client(s.port())) {
+            // Traffic every 100 ms for 1 s: three idle periods pass, none of them idle.
+            for (int i = 0; i < 10; i++) {
+                busy.send("tick " + i + "\n");
+                assertEquals("tick " + i + "\n", busy.line());
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));   // pacing the traffic, not waiting for it
+            }
+            assertTrue(quiet.atEof(), "the quiet one was closed");
+            await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.IDLE_TIMEOUT), causes, "once, with its own cause; the busy one stays");
+            busy.send("still here\n");
+            assertEquals("still here\n", busy.line());
+        }
+    }
+
+    @Test
+    void theReadTimeoutClosesAClientTricklingALineThatNeverEnds() throws Exception {
+        try (TcpServer s = echo(new ServerConfig().readTimeout(Duration.ofMillis(500)));
+             Client slowloris = new Client(s.port());
+             Client honest = new Client(s.port())) {
+            OutputStream out = slowloris.socket.getOutputStream();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            boolean closed = false;
+            for (int i = 0; i < 100 && !closed && System.nanoTime() < deadline; i++) {
+                try {
+                    out.write('x');   // a byte every 50 ms: bytes flow, but no line ever completes
+                    out.flush();
+                    honest.send("line " + i + "\n");
+                    assertEquals("line " + i + "\n", honest.line());
+                } catch (java.io.IOException reset) {
+                    closed = true;
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+                closed |= causes.contains(DisconnectCause.READ_TIMEOUT);
+            }
+            await("the trickler to be closed", 10_000, () -> causes.contains(DisconnectCause.READ_TIMEOUT));
+            assertEquals(List.of(DisconnectCause.READ_TIMEOUT), causes, "only the trickler");
+            assertEquals(1, s.stats().active());
+        }
+    }
+
+    @Test
+    void theWriteTimeoutResetsAConnectionWhoseOutputIsStuck() throws Exception {
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).writeTimeout(Duration.ofMillis(300)),
+                new TcpHandler() {
+                    @Override
+                    public void onConnect(Connection c) {
+                        byte[] lots = new byte[32 << 20];   // far more than the socket buffers hold
+                        c.send(lots);
+                    }
+
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {}
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        causes.add(cause);
+                    }
+                });
+             Client notReading = new Client(s.port())) {
+            await("the stuck connection to be reset", 10_000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.WRITE_TIMEOUT), causes);
+        }
+    }
+
+    @Test
+    void aHandlerCanKeepAConnectionThatTimedOut() throws Exception {
+        AtomicInteger fired = new AtomicInteger();
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(100)),
+                new TcpHandler() {
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {
+                        c.send(line);
+                    }
+
+                    @Override
+                    public boolean onTimeout(Connection c, DisconnectCause which) {
+                        return fired.incrementAndGet() < 3;   // keep it twice, then let it go
+                    }
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        causes.add(cause);
+                    }
+                });
+             Client c = new Client(s.port())) {
+            assertTrue(c.atEof());
+            await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
+            assertEquals(3, fired.get(), "fired again after each keep");
+            assertEquals(List.of(DisconnectCause.IDLE_TIMEOUT), causes);
+        }
+    }
+
+    @Test
+    void timeoutsCanBeChangedPerConnection() throws Exception {
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
+                @Override
+                public void onConnect(Connection c) {
+                    c.setTimeouts(Duration.ofMillis(200), Duration.ZERO, Duration.ZERO);
+                }
+
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {}
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client c = new Client(s.port())) {
+            assertTrue(c.atEof());
+            await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.IDLE_TIMEOUT), causes);
+        }
+    }
+
+    @Test
+    void tenThousandIdleConnectionsWithTimeoutsDoNotSpinTheLoop() throws Exception {
+        int n = 10_000;
+        try (TcpServer s = echo(new ServerConfig().idleTimeout(Duration.ofMinutes(5)).readTimeout(Duration.ofMinutes(5))
+                 .writeTimeout(Duration.ofMinutes(5)));
+             FreshJvm clients = FreshJvm.start(n + 200, "evloop.HoldConnectionsChild", String.valueOf(s.port()),
+                 String.valueOf(n))) {
+            assertEquals("open " + n, clients.out.readLine(), clients.stderr());
+            await("all accepted", 30_000, () -> s.stats().active() == n);
+            assertEquals(n, s.loop().call(() -> s.loop().stats().pendingTimers()), "one timer per connection");
+            long turns = s.loop().stats().turns();
+            LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));   // a measuring window, not a wait
+            long quietTurns = s.loop().stats().turns() - turns;
+            assertTrue(quietTurns <= 5, "no turns while everything is idle: " + quietTurns);
+            clients.process.getOutputStream().close();
+            await("all closed", 30_000, () -> s.stats().active() == 0);
+            assertEquals(0, s.loop().call(() -> s.loop().stats().pendingTimers()), "their timers went with them");
+        }
+    }
+}
