@@ -1,35 +1,39 @@
 (ns user
-  "The REPL's system: one echo server (and, from a plain REPL, an nREPL
-  server), kept in a defonce so reloading namespaces never loses it.
+  "The REPL's system: the echo server (in `evloop.echo/server`, the same atom
+  `dev/clj -M:echo` uses) and, from a plain REPL, an nREPL server, kept so
+  that reloading namespaces never loses them.
 
       (start!)    ; echo on 127.0.0.1:6666, nREPL on 127.0.0.1:7888
-      (stop!)
+      (stop!)     ; both, and .nrepl-port
       (restart!)
-      (reset)     ; reload evloop namespaces, server keeps running
+      (reset)     ; reload evloop namespaces, the server keeps running
 
   Both servers bind loopback only."
   (:require [evloop.core :as ev]
             [evloop.echo :as echo]))
 
-(defonce ^{:doc "{:echo server :nrepl server-or-nil}, or nil when stopped."} system
+(defonce ^{:doc "The nREPL server start! started, or nil."} nrepl
   (atom nil))
 
 (defn start!
-  "Starts the echo server (and an nREPL server unless `:nrepl-port` is nil)."
+  "Starts the echo server (unless one runs) and an nREPL server (unless
+  `:nrepl-port` is nil, or one runs). Returns the echo server."
   ([] (start! {}))
   ([{:keys [port nrepl-port] :or {port 6666 nrepl-port 7888}}]
-   (swap! system
-          (fn [s]
-            (or s {:echo (echo/start {:port port})
-                   :nrepl (when nrepl-port (echo/start-nrepl nrepl-port))})))))
+   (when-not @echo/server
+     (echo/start {:port port}))
+   (when (and nrepl-port (not @nrepl))
+     (reset! nrepl (echo/start-nrepl nrepl-port)))
+   @echo/server))
 
 (defn stop!
-  "Stops what `start!` started; idempotent."
+  "Stops what `start!` started, removing .nrepl-port; idempotent."
   []
-  (let [[{:keys [echo nrepl]}] (reset-vals! system nil)]
-    (when echo (echo/stop echo))
-    (when nrepl ((requiring-resolve 'nrepl.server/stop-server) nrepl))
-    nil))
+  (when-let [s @echo/server]
+    (echo/stop s))
+  (when-let [r (first (reset-vals! nrepl nil))]
+    (echo/stop-nrepl r))
+  nil)
 
 (defn restart!
   "Stops and starts again."
@@ -39,8 +43,9 @@
 
 (defn reset
   "Reloads the evloop namespaces. The running server keeps its connections:
-  it holds the var #'evloop.echo/handle-line, which the reload redefines."
+  it holds the var #'evloop.echo/handle-line, which the reload redefines, and
+  evloop.echo/server is a defonce."
   []
-  (doseq [ns-sym '[evloop.core evloop.echo]]
+  (doseq [ns-sym '[evloop.core evloop.echo evloop.chicken evloop.repl]]
     (require ns-sym :reload))
   :reloaded)

@@ -23,7 +23,8 @@
 
   Run it: `dev/clj -M:chicken [--port P]` (6666 by default)."
   (:require [clojure.string :as str]
-            [evloop.core :as ev])
+            [evloop.core :as ev]
+            [evloop.impl.cli :as cli])
   (:import (evloop.net Fd Net)
            (java.net InetSocketAddress)
            (java.nio ByteBuffer)
@@ -160,16 +161,11 @@
 (defn -main
   "Runs the seed server until Ctrl-C: `dev/clj -M:chicken [--port P]`."
   [& args]
-  (let [port (case (first args)
-               nil 6666
-               "--port" (or (some-> (second args) parse-long)
-                            (do (binding [*out* *err*]
-                                  (println "--port needs a number from 0 to 65535, got" (pr-str (second args))))
-                                (System/exit 2)))
-               (do (binding [*out* *err*]
-                     (println (str "unknown option " (pr-str (first args)) "; usage: dev/clj -M:chicken [--port P]")))
-                   (System/exit 2)))
-        server (start port)]
+  (let [{:keys [port]} (cli/parse "evloop.chicken" "usage: dev/clj -M:chicken [--port P]"
+                                  {"--port" [:port cli/port]} {:port 6666} args)
+        server (try (start port)
+                    (catch Exception e
+                      (cli/die! "evloop.chicken" (str "cannot listen on 127.0.0.1:" port ": " (ex-message e)))))]
     (println (str "evloop chicken (seed) echo server on 127.0.0.1:" (:port server)))
     (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop server)))
     @(promise)))

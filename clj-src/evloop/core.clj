@@ -8,62 +8,45 @@
   sets of readiness, decoded in one place (`decode-events`); how an fd is
   reported (level, edge, one-shot) is its trigger (`set-trigger!`).
 
+  `start-server` runs a line server, over TCP or a Unix socket, in the style
+  of http-kit and aleph: a handler (a fn, a var, or a map of fns) and an
+  options map. `connect!` opens a connection the other way, with the same
+  handlers. Pass a var (`#'handle-line`) and re-evaluating its `defn` changes
+  the live server or client on the connections already open;
+  `swap-handler!` does the same for any value.
+
+  Everything is data from the REPL's point of view: `loop-info` (fds,
+  connections, counters, utilization), `server-info`, `connections`,
+  `recent-turns`, `utilization`. Nothing is kept in this namespace: loops,
+  servers and connections are values you hold, so reloading it loses nothing.
+  Bad options get one ex-info that names the key (`(:key (ex-data e))`).
+
   Naming: a `!` ends every function called for its effect on a loop, a
   server or a connection (`on-readable!`, `send!`, `swap-handler!`,
   `connect!`...). `open-loop` and `start-server` return a new value you own
   and close; `stop-server` is its counterpart. Both keep the names users know
-  from nREPL, http-kit and aleph.
-
-  `start-server` runs a TCP server on a loop in the style of http-kit and
-  aleph: a handler fn (or a map of fns, or a var) and an options map. It
-  returns a `java.io.Closeable` value that prints its address. Pass a var
-  (`#'handle-line`) and re-evaluating its `defn` changes the live server on
-  the connections already open; `swap-handler!` does the same for any value.
-
-  Everything here is data from the REPL's point of view: `loop-info`,
-  `server-info`, `connections`, `recent-turns`. Nothing is kept in this
-  namespace: the loop and the server are values you hold, so reloading it
-  loses nothing."
+  from nREPL, http-kit and aleph."
   (:refer-clojure :exclude [run!])
-  (:require [evloop.impl.enums :as enums]
-            [evloop.impl.handler :as handler])
-  (:import (evloop EventLoop FdEvent FdHandler FdInfo Interest LoopStats
-                   ScheduledTask Trigger TurnHandler)
+  (:require [evloop.impl.client :as client]
+            [evloop.impl.data :as data]
+            [evloop.impl.enums :as enums]
+            [evloop.impl.handler :as handler]
+            [evloop.impl.options :as options]
+            [evloop.impl.print])
+  (:import (evloop EventLoop FdHandler Interest ScheduledTask Trigger TurnHandler)
            (evloop.tools LoopControl TurnRecord)
            (evloop.sys NativeException)
-           (evloop.tcp Connection ConnectionInfo DisconnectCause Sender ServerConfig
-                       ServerStats TcpHandler TcpServer TcpServer$Balance)
-           (java.io Closeable UncheckedIOException)
-           (java.net InetSocketAddress)
+           (evloop.tcp Connection Sender TcpHandler TcpServer)
+           (java.io Closeable UncheckedIOException Writer)
            (java.nio ByteBuffer)
            (java.nio.charset Charset StandardCharsets)
            (java.time Duration)
-           (java.util Set)
-           (java.util.concurrent TimeUnit)
-           (java.util.function Consumer)))
+           (java.util.concurrent CompletableFuture TimeUnit)
+           (java.util.function Consumer Function)))
 
 (set! *warn-on-reflection* true)
 
 ;; ---- events ------------------------------------------------------------------
-
-(def ^:private interest->keyword
-  (into {} (for [^Interest i (Interest/values)]
-             [i (enums/->keyword i)])))
-
-(def ^:private keyword->interest
-  (into {} (map (juxt val key)) interest->keyword))
-
-(def ^:private event-sets
-  "Every decoded set `Interest/decode` can return, mapped to its keyword set:
-  decoding a turn's events is then one map lookup per pair."
-  (into {} (for [index (range (bit-shift-left 1 (count (Interest/values))))
-                 :let [bits (reduce (fn [b ^Interest i]
-                                      (if (bit-test index (.ordinal i))
-                                        (bit-or b (.mask i))
-                                        b))
-                                    0 (Interest/values))
-                       s (Interest/decode (unchecked-int bits))]]
-             [s (into #{} (map interest->keyword) s)])))
 
 (defn decode-events
   "Keyword set of readiness (:in :out :pri :err :hup :rdhup), from the
@@ -71,23 +54,17 @@
   bit, are not readiness and are ignored) or from a `Set<Interest>`:
   `(decode-events (bit-or 1 0x2000))` => `#{:in :rdhup}`."
   [bits-or-set]
-  (let [^Set s (if (instance? Set bits-or-set)
-                 bits-or-set
-                 (Interest/decode (unchecked-int bits-or-set)))]
-    (event-sets s)))
+  (data/events bits-or-set))
 
 (defn encode-events
   "The kernel's bit mask for a keyword set of readiness such as `#{:in :rdhup}`."
   [kws]
   (reduce (fn [bits k]
-            (if-let [^Interest i (keyword->interest k)]
+            (if-let [^Interest i (data/keyword->interest k)]
               (bit-or bits (.mask i))
-              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (vals interest->keyword)))
-                              {:event k :known (set (vals interest->keyword))}))))
+              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (keys data/keyword->interest)))
+                              {:event k :known (set (keys data/keyword->interest))}))))
           0 kws))
-
-(defn- pair [^FdEvent e]
-  [(.fd e) (decode-events (.events e))])
 
 ;; ---- errors ------------------------------------------------------------------
 
@@ -103,11 +80,8 @@
      ~@body
      (catch NativeException e# (throw (native-ex-info e# ~data)))
      (catch UncheckedIOException e#
-       (if-let [c# (.getCause e#)]
-         (if (instance? NativeException c#)
-           (throw (native-ex-info c# ~data))
-           (throw e#))
-         (throw e#)))))
+       (let [c# (.getCause e#)]
+         (throw (if (instance? NativeException c#) (native-ex-info c# ~data) e#))))))
 
 ;; ---- the loop ------------------------------------------------------------------
 
@@ -115,13 +89,13 @@
   "Opens an event loop (epoll fd + wake-up eventfd). It does nothing until run:
   `run!` blocks the calling thread, `start-loop!` runs it on a thread of its
   own, `run-once!` turns it once. `close!` releases it."
-  (^EventLoop [] (with-native-errors {} (EventLoop/open)))
+  (^EventLoop [] (open-loop {}))
   (^EventLoop [{:keys [max-events] :or {max-events 1024}}]
    (with-native-errors {} (EventLoop/open (int max-events)))))
 
 (defn- fd-handler ^FdHandler [f]
   (reify FdHandler
-    (handle [_ fd events] (f fd (decode-events events)))))
+    (handle [_ fd events] (f fd (data/events events)))))
 
 (defn on-readable!
   "Puts `(f fd events)` in the read table for `fd`; nil takes it out. The fd
@@ -164,15 +138,16 @@
 
 (defn on-turn!
   "Replaces the per-turn callback with `(f pairs)`, where pairs is a vector of
-  `[fd #{events}]` from one epoll_wait. Call `(dispatch! loop)` inside `f` to
-  also run the tables; `(on-turn! loop nil)` restores the default."
+  `[fd #{events}]` from one epoll_wait: the Chicken server's
+  fd-event-list-handler. Call `(dispatch! loop)` inside `f` to also run the
+  tables; `(on-turn! loop nil)` restores the default."
   [^EventLoop loop f]
   (.setTurnHandler loop
                    (when f
                      (reify TurnHandler
                        (onTurn [_ _ ready]
                          (binding [*ready* ready]
-                           (f (mapv pair (.copy ready))))))))
+                           (f (mapv data/pair (.copy ready))))))))
   loop)
 
 (defn execute!
@@ -188,7 +163,7 @@
   (.schedule loop (long ms) TimeUnit/MILLISECONDS ^Runnable f))
 
 (defn cancel!
-  "Cancels a scheduled task; false if it already ran."
+  "Cancels a scheduled task; true if it will never run, false if it ran."
   [^ScheduledTask task]
   (.cancel task))
 
@@ -206,33 +181,23 @@
 (defn start-loop!
   "Runs the loop on a new daemon thread; returns the loop once it runs."
   [^EventLoop loop]
-  (let [t (doto (Thread. ^Runnable #(.run loop) "evloop-loop") (.setDaemon true) (.start))]
-    (while (and (not (.isRunning loop)) (.isAlive t)) (Thread/onSpinWait))
+  (let [started (promise)]
+    (.execute loop #(deliver started true))
+    (doto (Thread. ^Runnable #(.run loop) "evloop-loop") (.setDaemon true) (.start))
+    @started
     loop))
 
 (defn stop!
-  "Makes the loop's `run!` return; waits for it when called from another thread."
+  "Makes the loop's `run!` return after the tasks queued so far; waits for it
+  when called from another thread."
   [^EventLoop loop]
   (.stop loop)
   loop)
 
 (defn close!
-  "Closes a loop, a server or anything AutoCloseable; idempotent."
+  "Closes a loop, a server, a connection or anything AutoCloseable; idempotent."
   [^java.lang.AutoCloseable x]
   (.close x))
-
-(defn- stats->map [^LoopStats s]
-  {:turns (.turns s) :events (.events s) :stale (.stale s) :wakeups (.wakeups s)
-   :tasks (.tasks s) :timers (.timers s) :registered (.registered s)
-   :pending-timers (.pendingTimers s)
-   :idle-ms (quot (.idleNanos s) 1000000) :busy-ms (quot (.busyNanos s) 1000000)})
-
-(defn- fd-info->map [^FdInfo i]
-  {:fd (.fd i)
-   :interest (decode-events (.interest i))
-   :tables (cond-> #{} (.reader i) (conj :read) (.writer i) (conj :write))
-   :trigger (enums/->keyword (.trigger i))
-   :generation (.generation i)})
 
 (defn trace!
   "With `on?`, records the pairs of the last `n` turns (default 64) for
@@ -245,27 +210,33 @@
                    (reify Consumer
                      (accept [_ t]
                        (let [^TurnRecord t t]
-                         (tap> {:turn (.turn t) :pairs (mapv pair (.pairs t))}))))))
+                         (tap> {:turn (.turn t) :pairs (mapv data/pair (.pairs t))}))))))
    loop))
 
 (defn recent-turns
   "The turns recorded since `trace!`, oldest first: `[{:turn n :pairs [[fd #{..}] ..]} ..]`."
   [^EventLoop loop]
-  (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv pair (.pairs t))})
+  (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv data/pair (.pairs t))})
         (.recentTurns (LoopControl/of loop))))
 
 (defn loop-info
-  "The loop as data: its registered fds (interest, tables, trigger), counters,
-  and whether it runs."
+  "The loop as data: whether it runs and on which thread, its registered fds
+  (interest, tables, trigger), the connections on it (of any server or client,
+  with their :direction), and its counters, among them :utilization, the share
+  of its life spent in callbacks rather than waiting."
   [^EventLoop loop]
-  (if (.isClosed loop)
-    {:closed? true}
-    {:closed? false
-     :running? (.isRunning loop)
-     :fds (mapv fd-info->map (.fds loop))
-     :stats (stats->map (.stats loop))}))
+  (data/loop-info loop))
 
-;; ---- the TCP server --------------------------------------------------------------
+(defn utilization
+  "Samples `loop` for `:ms` milliseconds (default 1000) and returns
+  `{:utilization u :turns-per-sec t :events-per-sec e :interval-ms ms}`, u in
+  0..1: the share of that time the loop thread spent in callbacks, as
+  libuv's and Node's event-loop utilization. Near 0 idle, near 1 saturated."
+  ([loop] (utilization loop {}))
+  ([^EventLoop loop {:keys [ms] :or {ms 1000}}]
+   (data/utilization loop ms)))
+
+;; ---- servers and connections -------------------------------------------------------
 
 (defn- ->bytes ^bytes [x ^Charset cs]
   (cond (bytes? x) x
@@ -289,101 +260,140 @@
   ([^Connection conn how] (if (= how :abort) (.abort conn) (.close conn))))
 
 (defn normalize-handler
-  "A fn or var is the line handler; a map may hold :on-connect, :on-line,
-  :on-close and :on-writable."
+  "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
   [h]
-  (if (map? h) h {:on-line h}))
+  (into {} (keep (fn [k] (when-let [f (handler/callback h k)] [k f]))) (keys handler/callbacks)))
 
-(defrecord Server [^TcpServer tcp handler-ref frame-log host port]
+(defrecord Server [^TcpServer tcp handler-ref frame-log host port path]
   Closeable
   (close [_] (.close tcp)))
 
-(defmethod print-method Server [^Server s ^java.io.Writer w]
-  (.write w (str "#evloop/server{:host " (pr-str (:host s)) " :port " (:port s)
-                 " :active " (.active (.stats ^TcpServer (:tcp s))) "}")))
+(defmethod print-method Server [^Server s ^Writer w]
+  (let [^TcpServer tcp (:tcp s)]
+    (.write w (str "#<evloop server " (data/address (.address tcp)) ", "
+                   (.toLowerCase (str (.status tcp))) ", "
+                   (.active (.stats tcp)) " connections>"))))
+
+(defn- java-handler
+  "A TcpHandler given as is, or the Clojure one over a handler atom."
+  ^TcpHandler [h handler-ref fmt charset bindings]
+  (if (instance? TcpHandler h)
+    h
+    (handler/tcp-handler handler-ref fmt (Charset/forName charset) bindings)))
 
 (defn start-server
-  "Starts a TCP line server and returns it: a `java.io.Closeable` map with
-  :host, :port (the bound one: pass :port 0 for any), :tcp (the Java server).
+  "Starts a line server and returns it: a `java.io.Closeable` map with :host,
+  :port (the bound one: pass :port 0 for any), :path and :tcp (the Java server).
 
   `handler` is `(fn [conn line])` called per line (with its newline), a var
-  holding one (looked up per line: redefine it and open connections see the
-  new code), or a map of :on-line, :on-connect `(fn [conn])`, :on-close
-  `(fn [conn cause])`, :on-writable `(fn [conn writable?])`. If :on-line
-  returns a string, bytes or ByteBuffer, it is sent back; nil sends nothing.
-  A Java `evloop.tcp.TcpHandler` (e.g. from evloop.blocking) is used as is.
+  holding one, or a map of callbacks: :on-line, :on-connect `(fn [conn])`,
+  :on-close `(fn [conn cause])`, :on-writable `(fn [conn writable?])`,
+  :on-timeout `(fn [conn which])` (truthy keeps the connection). A var (also
+  one holding a map) is looked up per event: redefine it and open connections
+  see the new code. If :on-line returns a string, bytes or ByteBuffer, it is
+  sent back; nil sends nothing. A Java `evloop.tcp.TcpHandler` is used as is.
 
-  Options: :host (\"127.0.0.1\"), :port (6666), :loop (an EventLoop you run;
-  default a loop and thread of the server's own), :loops (default 1: loops and
-  threads of the server's own) with :balance (:least-loaded or :reuse-port),
-  :max-line (65536),
-  :max-clients, :format (:string, :bytes or :buffer, the latter a view valid
-  only during the call), :charset (\"UTF-8\"), :low-watermark / :high-watermark
-  (bytes), :close-timeout-ms, :no-delay (true)."
-  [handler {:keys [host port loop loops balance max-line max-clients format charset
-                   low-watermark high-watermark close-timeout-ms no-delay]
-            :or {host "127.0.0.1" port 6666 max-line 65536 format :string
-                 charset "UTF-8" low-watermark (* 256 1024) high-watermark (* 1024 1024)
-                 loops 1 balance :least-loaded
-                 close-timeout-ms 5000 no-delay true}}]
-  (let [cs (Charset/forName charset)
-        handler-ref (atom (normalize-handler handler))
-        cfg (cond-> (doto (ServerConfig.)
-                      (.host host) (.port (int port)) (.maxLineLength (int max-line))
-                      (.watermarks (long low-watermark) (long high-watermark))
-                      (.closeTimeout (Duration/ofMillis close-timeout-ms))
-                      (.noDelay (boolean no-delay))
-                      (.loops (int loops))
-                      (.balance ^TcpServer$Balance (enums/->enum TcpServer$Balance balance)))
-              max-clients (.maxClients (int max-clients)))
-        h (if (instance? TcpHandler handler) handler (handler/tcp-handler handler-ref format cs))
-        tcp (with-native-errors {:host host :port port}
-              (if loop
-                (TcpServer/start ^EventLoop loop cfg ^TcpHandler h)
-                (TcpServer/start cfg ^TcpHandler h)))]
-    (->Server tcp handler-ref (atom []) host (.port ^TcpServer tcp))))
+  Options (all optional; an unknown key or a bad value throws an ex-info
+  naming it):
+    :host \"127.0.0.1\"   :port 6666 (0: any free port)
+    :path              a Unix socket path (or \"@name\", an abstract one) instead
+                       of TCP; a stale socket file is replaced, removed on stop
+    :file-mode         permission bits of that file, e.g. 0660
+    :loop              an EventLoop you run; default: loops of the server's own
+    :loops 1           with :balance :least-loaded (default) or :reuse-port
+    :max-line 65536    :max-clients     :backlog 4096
+    :format :string    or :bytes, or :buffer (a view valid only during the call)
+    :charset \"UTF-8\"   :no-delay true
+    :low-watermark / :high-watermark (bytes; 256 KiB / 1 MiB)
+    :close-timeout-ms 5000
+    :idle-timeout-ms / :read-timeout-ms / :write-timeout-ms (0: off): close a
+                       connection idle either way, completing no line (slowloris),
+                       or whose output is stuck"
+  ([handler] (start-server handler {}))
+  ([handler opts]
+   (options/check-server opts)
+   (handler/check "start-server" handler)
+   (let [{:keys [host port path loop format charset] :or {host "127.0.0.1" port 6666 format :string charset "UTF-8"}} opts
+         handler-ref (atom {:handler handler})
+         h (java-handler handler handler-ref format charset nil)
+         cfg (options/server-config opts)
+         tcp (with-native-errors (if path {:path path} {:host host :port port})
+               (if loop
+                 (TcpServer/start ^EventLoop loop cfg h)
+                 (TcpServer/start cfg h)))]
+     (->Server tcp handler-ref (atom []) host (.port ^TcpServer tcp) path))))
 
 (defn stop-server
-  "Stops a server: listener first, then connections flush and close. Idempotent."
-  [^Closeable server]
-  (.close server))
+  "Stops a server: the listener closes at once, then open connections get
+  `:timeout` ms (default: the server's :close-timeout-ms) to flush before they
+  are reset. Returns at once with something to deref, which yields :stopped
+  when everything is released: `@(stop-server s)`. Idempotent."
+  ([server] (stop-server server {}))
+  ([server {:keys [timeout] :as opts}]
+   (when-not (or (nil? timeout) (and (integer? timeout) (>= timeout 0)))
+     (throw (options/bad "stop-server" :timeout timeout "an integer number of milliseconds, 0 or more")))
+   (let [^TcpServer tcp (:tcp server)
+         ^CompletableFuture f (if timeout (.closeAsync tcp (Duration/ofMillis timeout)) (.closeAsync tcp))]
+     (.thenApply f (reify Function (apply [_ _] :stopped))))))
+
+(defn server-status
+  "`:running`, `:stopping` (listener closed, connections flushing) or `:stopped`."
+  [server]
+  (enums/->keyword (.status ^TcpServer (:tcp server))))
 
 (defn swap-handler!
   "Replaces a running server's handler (same forms as `start-server`); open
-  connections use it from their next line."
+  connections use it from their next event."
   [server handler]
-  (swap! (:handler-ref server) (fn [{:keys [record]}]
-                                 (cond-> (normalize-handler handler) record (assoc :record record))))
+  (handler/check "swap-handler!" handler)
+  (swap! (:handler-ref server) assoc :handler handler)
   server)
 
 (defn server-loop
-  "The EventLoop a server runs on."
+  "The EventLoop a server runs on (the first, with several)."
   ^EventLoop [server]
   (.loop ^TcpServer (:tcp server)))
-
-(defn- addr-str [^InetSocketAddress a]
-  (str (.getHostAddress (.getAddress a)) ":" (.getPort a)))
 
 (defn connections
   "The server's open connections as data."
   [server]
-  (mapv (fn [^ConnectionInfo c]
-          {:fd (.fd c) :peer (addr-str (.peer c)) :state (keyword (.state c))
-           :bytes-in (.bytesIn c) :bytes-out (.bytesOut c) :frames-in (.framesIn c)
-           :buffered-in (.bufferedIn c) :queued-out (.queuedOut c)
-           :read-paused? (or (.outputBackedUp c) (.readingPaused c))
-           :output-backed-up? (.outputBackedUp c)})
-        (.connections ^TcpServer (:tcp server))))
+  (mapv data/connection (.connections ^TcpServer (:tcp server))))
 
 (defn server-info
-  "The server as data: address, counters, connections and its loop."
+  "The server as data: address, status, counters, connections and its loops.
+  It still answers after the server has stopped."
   [server]
-  (let [^TcpServer tcp (:tcp server)
-        ^ServerStats s (.stats tcp)]
-    {:host (:host server) :port (:port server)
-     :stats {:accepted (.accepted s) :active (.active s) :rejected (.rejected s)
-             :bytes-in (.bytesIn s) :bytes-out (.bytesOut s) :frames-in (.framesIn s)
-             :backpressure-pauses (.backpressurePauses s) :accept-pauses (.acceptPauses s)}
+  (let [^TcpServer tcp (:tcp server)]
+    {:host (:host server) :port (:port server) :path (:path server)
+     :address (data/address (.address tcp))
+     :status (server-status server)
+     :stats (data/server-stats (.stats tcp))
      :connections (connections server)
      :loop (loop-info (.loop tcp))
      :loops (mapv (fn [l load] (assoc (loop-info l) :connections load)) (.loops tcp) (.loads tcp))}))
+
+(defn connect!
+  "Opens a connection to `{:host :port}` (a name, resolved off the loop, or an
+  IPv4/IPv6 literal) or to a Unix socket `{:path}`, and returns it once
+  connected, to `send!` to and `close-connection!`. Failure throws an ex-info
+  naming the target and errno: `connect(127.0.0.1:1): ECONNREFUSED ...`.
+
+  `handler` takes the forms `start-server` takes (default: ignore what
+  arrives); a var is looked up per event, so redefining it applies to the open
+  connection. The callbacks run with the bindings of the thread that called
+  connect! (its *out*, say), so at the REPL `println` in a handler prints there.
+
+  Options: those of `start-server` that make sense for one connection (:format,
+  :charset, :max-line, watermarks, timeouts, :no-delay), plus :loop (default:
+  a loop of its own, closed when the connection closes), :connect-timeout-ms
+  (10000), :local-host / :local-port.
+
+      (def c (connect! {:port 6666} {:on-line (fn [_ l] (println \"got\" l))}))
+      (send! c \"hi\\n\")   ; prints: got hi"
+  ([opts] (connect! opts {:on-line (fn [_ _] nil)}))
+  ([opts handler]
+   (options/check-client opts)
+   (handler/check "connect!" handler)
+   (let [{:keys [loop format charset] :or {format :string charset "UTF-8"}} opts
+         h (java-handler handler (atom {:handler handler}) format charset (get-thread-bindings))]
+     (client/connect loop (options/client-config opts) h opts native-ex-info))))

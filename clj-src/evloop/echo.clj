@@ -8,12 +8,22 @@
       (in-ns 'evloop.echo)
       (defn handle-line [conn line] (clojure.string/upper-case line))
 
-  `-main` runs the server on 127.0.0.1:6666 with an nREPL server beside it
-  (`dev/clj -M:echo`)."
-  (:require [evloop.core :as ev]
-            [clojure.java.io :as io]))
+  `server` holds the echo server that is running (nil when none is), so a
+  REPL connected to `dev/clj -M:echo` reaches the very server its telnet
+  talks to: `(evloop.core/server-info @evloop.echo/server)`.
+
+  `-main` runs the server on 127.0.0.1:6666 (or a Unix socket) and then an
+  nREPL server beside it: `dev/clj -M:echo --help`."
+  (:require [clojure.java.io :as io]
+            [evloop.core :as ev]
+            [evloop.impl.cli :as cli]))
 
 (set! *warn-on-reflection* true)
+
+(defonce ^{:doc "The running echo server (what `start` or `-main` started), nil when none
+  runs. A defonce, so reloading this namespace keeps it."}
+  server
+  (atom nil))
 
 (defn handle-line
   "Echo: answers each line (newline included) with itself."
@@ -21,51 +31,69 @@
   line)
 
 (defn start
-  "Starts the echo server; `opts` as for `evloop.core/start-server`."
+  "Starts the echo server (`opts` as for `evloop.core/start-server`; default
+  127.0.0.1:6666), makes it `@server`, and returns it. When it stops, however
+  it is stopped, `server` goes back to nil."
   [opts]
-  (ev/start-server #'handle-line (merge {:host "127.0.0.1" :port 6666} opts)))
+  (let [s (ev/start-server #'handle-line (merge {:host "127.0.0.1" :port 6666} opts))]
+    (reset! server s)
+    (.thenRun (.whenStopped ^evloop.tcp.TcpServer (:tcp s)) #(compare-and-set! server s nil))
+    s))
 
 (defn stop
-  "Stops a server `start` returned."
-  [server]
-  (ev/stop-server server))
+  "Stops a server `start` returned and waits until it has released everything."
+  [s]
+  @(ev/stop-server s))
 
 (defn start-nrepl
   "Starts an nREPL server on 127.0.0.1 (`port` 0: any free port) and writes
-  its port to .nrepl-port for editors to find."
+  its port to .nrepl-port for editors to find. nREPL is loaded here, only
+  when asked for: evloop does not depend on it."
   [port]
   (let [srv ((requiring-resolve 'nrepl.server/start-server) :bind "127.0.0.1" :port port)]
     (spit ".nrepl-port" (str (:port srv)))
     srv))
 
-(defn- parse-args [args]
-  (loop [opts {:host "127.0.0.1" :port 6666 :nrepl-port 7888} [a b & more :as args] args]
-    (cond
-      (empty? args) opts
-      (= a "--host") (recur (assoc opts :host b) more)
-      (= a "--port") (recur (assoc opts :port (parse-long b)) more)
-      (= a "--nrepl-port") (recur (assoc opts :nrepl-port (parse-long b)) more)
-      (= a "--no-nrepl") (recur (assoc opts :nrepl-port nil) (rest args))
-      :else (do (binding [*out* *err*]
-                  (println "usage: dev/clj -M:echo [--host H] [--port P] [--nrepl-port N | --no-nrepl]"))
-                (System/exit 2)))))
+(defn stop-nrepl
+  "Stops an nREPL server `start-nrepl` returned and removes .nrepl-port."
+  [srv]
+  ((requiring-resolve 'nrepl.server/stop-server) srv)
+  (io/delete-file ".nrepl-port" true))
+
+(def ^:private usage
+  "usage: dev/clj -M:echo [--host H] [--port P | --unix PATH] [--nrepl-port N | --no-nrepl] [--idle-timeout D] [--read-timeout D]")
+
+(def ^:private flags
+  {"--host" [:host cli/text]
+   "--port" [:port cli/port]
+   "--unix" [:path cli/text]
+   "--nrepl-port" [:nrepl-port cli/port]
+   "--no-nrepl" [:no-nrepl nil]
+   "--idle-timeout" [:idle-timeout-ms cli/duration-ms]
+   "--read-timeout" [:read-timeout-ms cli/duration-ms]})
+
+(defn- busy? [^Throwable e]
+  (boolean (re-find #"EADDRINUSE|Address already in use" (str (ex-message e) (some-> e .getCause .getMessage)))))
 
 (defn -main
-  "Runs the echo server and an nREPL server until Ctrl-C or SIGTERM."
+  "Runs the echo server, then an nREPL server beside it, until Ctrl-C or SIGTERM."
   [& args]
-  (let [{:keys [host port nrepl-port]} (parse-args args)
-        server (start {:host host :port port})
-        repl (when nrepl-port (start-nrepl nrepl-port))]
-    (println (str "evloop echo server listening on " host ":" (:port server)
-                  "   (try: telnet " host " " (:port server) ")"))
-    (when repl
-      (println (str "nREPL server on 127.0.0.1:" (:port repl)
-                    "   (connect: lein repl :connect 127.0.0.1:" (:port repl)
-                    ", or CIDER/Calva with .nrepl-port)")))
-    (.addShutdownHook (Runtime/getRuntime)
-                      (Thread. ^Runnable (fn []
-                                           (when repl
-                                             ((requiring-resolve 'nrepl.server/stop-server) repl)
-                                             (io/delete-file ".nrepl-port" true))
-                                           (stop server))))
-    (.join ^evloop.tcp.TcpServer (:tcp server))))
+  (let [{:keys [host port path nrepl-port no-nrepl] :as opts}
+        (cli/parse "evloop.echo" usage flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
+        s (try (start (select-keys opts [:host :port :path :idle-timeout-ms :read-timeout-ms]))
+               (catch Exception e
+                 (cli/die! "evloop.echo" (str "cannot listen on " (or path (str host ":" port)) ": " (ex-message e)
+                                              (when (busy? e) "; choose another with --port, or --unix PATH")))))]
+    (println (str "evloop echo server listening on " (if path (str "unix:" path) (str host ":" (:port s)))
+                  (when-not path (str "   (try: telnet " host " " (:port s) ")"))))
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop s)))
+    (when-not no-nrepl
+      (let [repl (try (start-nrepl nrepl-port)
+                      (catch Exception e
+                        (cli/die! "evloop.echo" (str "cannot start nREPL on 127.0.0.1:" nrepl-port ": "
+                                                     (or (some-> e .getCause ex-message) (ex-message e))
+                                                     (when (busy? e) "; choose another with --nrepl-port, or --no-nrepl")))))]
+        (println (str "nREPL server on 127.0.0.1:" (:port repl)
+                      "   (connect: lein repl :connect 127.0.0.1:" (:port repl) ", or CIDER/Calva with .nrepl-port)"))
+        (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop-nrepl repl)))))
+    (.join ^evloop.tcp.TcpServer (:tcp s))))

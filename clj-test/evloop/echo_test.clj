@@ -2,7 +2,7 @@
   (:require [clojure.string :as str]
             [clojure.test :refer [deftest is testing]]
             [evloop.core :as ev]
-            [evloop.test-util :refer [connect reader send-line]]
+            [evloop.test-util :refer [connect reader send-line wait-until]]
             [evloop.echo :as echo])
   (:import (java.net InetSocketAddress ServerSocket)))
 
@@ -58,3 +58,44 @@
       (.setReuseAddress ss true)
       (.bind ss (InetSocketAddress. "127.0.0.1" (int port)))
       (is (.isBound ss)))))
+
+(deftest the-running-echo-server-is-in-reach-and-survives-a-reload
+  (let [s (echo/start {:port 0})]
+    (try
+      (is (identical? s @echo/server))
+      (is (= (:port s) (:port (ev/server-info @echo/server))))
+      (require 'evloop.echo :reload)
+      (is (identical? s @echo/server) "a defonce: reloading keeps it")
+      (finally (echo/stop s)))
+    (is (nil? @echo/server) "stop clears it"))
+  (let [s (echo/start {:port 0})]
+    (.close ^java.io.Closeable s)
+    (is (wait-until #(nil? @echo/server) 5000) "cleared however it stops")))
+
+(deftest server-lifecycle-status-stop-with-a-grace-period-and-info-after
+  (let [s (ev/start-server (fn [_ l] l) {:port 0})]
+    (is (= :running (ev/server-status s)))
+    (with-open [c (connect (:port s))]
+      (send-line c "hi")
+      (is (= "hi" (.readLine (reader c)))))
+    (let [stopped (ev/stop-server s {:timeout 1000})]
+      (is (contains? #{:stopping :stopped} (ev/server-status s)))
+      (is (= :stopped (deref stopped 10000 :timeout)))
+      (is (= :stopped (ev/server-status s)))
+      (is (= :stopped @(ev/stop-server s)) "idempotent"))
+    (let [info (ev/server-info s)]
+      (is (= {:status :stopped :connections []} (select-keys info [:status :connections])))
+      (is (= 1 (get-in info [:stats :accepted])) "the counters still answer"))))
+
+(deftest values-print-as-short-summaries-not-readable-literals
+  (with-open [s (echo/start {:port 0})
+              c (connect (:port s))]
+    (send-line c "x")
+    (.readLine (reader c))
+    (let [printed (pr-str s)
+          lp (pr-str (ev/server-loop s))
+          conn (pr-str (.get (.openConnections ^evloop.tcp.TcpServer (:tcp s)) 0))]
+      (is (= (str "#<evloop server 127.0.0.1:" (:port s) ", running, 1 connections>") printed))
+      (is (re-matches #"#<EventLoop running on evloop-\d+-0, 2 fds, \d+ turns>" lp) lp)
+      (is (re-matches #"#<Connection fd \d+ from 127\.0\.0\.1:\d+, open>" conn) conn)
+      (is (thrown? Exception (read-string printed)) "#< is unreadable on purpose: no tagged literal pretended"))))

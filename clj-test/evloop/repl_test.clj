@@ -69,3 +69,20 @@
       (let [r (reader s)]
         (send-line s "hi")
         (is (= "you said hi" (.readLine r)))))))
+
+(deftest utilization-rises-under-load-and-falls-idle
+  (with-open [server (echo/start {:port 0})
+              s (connect (:port server))]
+    (let [lp (ev/server-loop server)
+          r (reader s)
+          idle (:utilization (ev/utilization lp {:ms 300}))
+          load (future (let [out (.getOutputStream s)]
+                         (dotimes [i 20000]
+                           (.write out (.getBytes (str "line " i "\n")))
+                           (.readLine r))))
+          busy (:utilization (ev/utilization lp {:ms 300}))]
+      @load
+      (is (< idle busy) (str "busy " busy " > idle " idle))
+      (is (<= 0.0 idle busy 1.0))
+      (is (< idle 0.2) "near 0 idle")
+      (is (contains? (get-in (ev/loop-info lp) [:stats]) :utilization)))))

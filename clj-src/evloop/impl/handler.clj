@@ -1,13 +1,43 @@
 (ns evloop.impl.handler
-  "How evloop.core's servers call Clojure code: the Java TcpHandler that
-  looks the Clojure handler up on every event, decodes lines, and sends back
-  what a line handler returns. An implementation detail of start-server."
-  (:require [evloop.impl.enums :as enums])
+  "How evloop.core's servers and clients call Clojure code: the Java
+  TcpHandler that looks the Clojure handler up on every event (so a swap or a
+  redefined var applies to open connections at once), decodes lines, and
+  sends back what a line handler returns. An implementation detail of
+  evloop.core."
+  (:require [clojure.string :as str]
+            [evloop.impl.enums :as enums])
   (:import (evloop.tcp Connection TcpHandler)
            (java.nio ByteBuffer)
            (java.nio.charset Charset)))
 
 (set! *warn-on-reflection* true)
+
+(def callbacks
+  "The keys of a handler map, and what each is called with."
+  {:on-line "(fn [conn line]): each line; a returned string, bytes or ByteBuffer is sent back"
+   :on-connect "(fn [conn])"
+   :on-close "(fn [conn cause])"
+   :on-writable "(fn [conn writable?])"
+   :on-timeout "(fn [conn which]): truthy keeps the connection open"})
+
+(defn check
+  "Throws an ex-info (data :key :handler) unless `h` is a handler: a fn, a
+  var, a map of `callbacks`, or an evloop.tcp.TcpHandler. Returns `h`."
+  [f h]
+  (let [v (if (var? h) @h h)]
+    (cond
+      (or (fn? v) (instance? TcpHandler v)) h
+      (and (map? v) (seq v) (every? callbacks (keys v)) (every? ifn? (vals v))) h
+      :else (throw (ex-info (str f ": handler must be a fn of [conn line], a var holding one, or a map of "
+                                 (str/join ", " (sort (keys callbacks))) " to fns, got " (pr-str h))
+                            {:key :handler :value h :allowed (set (keys callbacks))})))))
+
+(defn callback
+  "The fn handler `h` has for `k`, looked up now: a var is dereferenced on
+  every call, so redefining it applies at once."
+  [h k]
+  (let [h (if (var? h) @h h)]
+    (if (map? h) (get h k) (when (identical? k :on-line) h))))
 
 (defn- reply!
   "Sends what a line handler returned, when it is something to send. The very
@@ -33,28 +63,48 @@
         (.get b (.position b) a 0 n)
         (String. a 0 n cs)))))
 
+(defn decoder
+  "The frame decoder for a :format."
+  [fmt ^Charset cs]
+  (case fmt
+    :string (string-decoder cs)
+    :bytes (fn [^ByteBuffer b]
+             (let [a (byte-array (.remaining b))]
+               (.get b (.position b) a 0 (alength a))
+               a))
+    :buffer identity))
+
+(defmacro ^:private with-conveyed
+  "Runs body with the thread bindings `bindings` (a map, or nil for none)."
+  [bindings & body]
+  `(if-let [b# ~bindings]
+     (with-bindings* b# (fn [] ~@body))
+     (do ~@body)))
+
 (defn tcp-handler
-  "The Java handler: looks the Clojure handler up in `handler-ref` on every
-  event, so a swap or a redefined var applies to open connections at once."
-  ^TcpHandler [handler-ref fmt ^Charset cs]
-  (let [decode (case fmt
-                 :string (string-decoder cs)
-                 :bytes (fn [^ByteBuffer b]
-                          (let [a (byte-array (.remaining b))]
-                            (.get b (.position b) a 0 (alength a))
-                            a))
-                 :buffer identity)]
+  "The Java handler over `handler-ref`, an atom of {:handler h :record f}.
+  With `bindings`, every callback runs with those thread bindings (connect!
+  conveys the REPL's *out* this way)."
+  ^TcpHandler [handler-ref fmt ^Charset cs bindings]
+  (let [decode (decoder fmt cs)]
     (reify TcpHandler
       (onConnect [_ conn]
         (.attach conn {:charset cs})
-        (when-let [f (:on-connect @handler-ref)] (f conn)))
+        (when-let [f (callback (:handler @handler-ref) :on-connect)]
+          (with-conveyed bindings (f conn))))
       (onMessage [_ conn frame]
-        (when-let [f (:on-line @handler-ref)]
-          (let [line (decode frame)]
-            (when-let [record (:record @handler-ref)] (record conn line))
-            (reply! conn (f conn line) line frame cs))))
+        (let [{:keys [handler record]} @handler-ref]
+          (when-let [f (callback handler :on-line)]
+            (let [line (decode frame)]
+              (when record (record conn line))
+              (reply! conn (with-conveyed bindings (f conn line)) line frame cs)))))
       (onDisconnect [_ conn cause]
-        (when-let [f (:on-close @handler-ref)] (f conn (enums/->keyword cause))))
+        (when-let [f (callback (:handler @handler-ref) :on-close)]
+          (with-conveyed bindings (f conn (enums/->keyword cause)))))
       (onWritabilityChanged [_ conn writable]
-        (when-let [f (:on-writable @handler-ref)] (f conn writable))))))
-
+        (when-let [f (callback (:handler @handler-ref) :on-writable)]
+          (with-conveyed bindings (f conn writable))))
+      (onTimeout [_ conn which]
+        (if-let [f (callback (:handler @handler-ref) :on-timeout)]
+          (boolean (with-conveyed bindings (f conn (enums/->keyword which))))
+          false)))))

@@ -1,6 +1,9 @@
 package evloop.tcp;
 
+import evloop.EventLoop;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One connection as data, for the REPL and logs.
@@ -22,4 +25,24 @@ import java.net.SocketAddress;
  */
 public record ConnectionInfo(int fd, SocketAddress peer, boolean outbound, long bytesIn, long bytesOut, long framesIn,
                              int bufferedIn, long queuedOut, boolean outputBackedUp, boolean readingPaused,
-                             String state, long idleTimeoutNanos, long readTimeoutNanos, long writeTimeoutNanos) {}
+                             String state, long idleTimeoutNanos, long readTimeoutNanos, long writeTimeoutNanos) {
+    /**
+     * @param loop a loop
+     * @return every connection on it, of any server or client, as data (asks the loop thread)
+     */
+    public static List<ConnectionInfo> on(EventLoop loop) {
+        if (loop.isClosed()) {
+            return List.of();
+        }
+        LoopResources r = LoopResources.of(loop);
+        return loop.call(() -> {
+            List<ConnectionInfo> out = new ArrayList<>();
+            for (Shard s : r.shards) {
+                for (Connection c : s.connections()) {
+                    out.add(c.info());
+                }
+            }
+            return out;
+        });
+    }
+}

@@ -2,7 +2,9 @@ package evloop.tcp;
 
 import evloop.EventLoop;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What every connection on one loop shares, whichever server or client it belongs to: the read
@@ -16,6 +18,8 @@ final class LoopResources {
     private static final int READ_SIZE = 64 * 1024;
 
     final OutputQueue.Pool pool = new OutputQueue.Pool(32 * 1024, 256);
+    /** Every server's and client's share of this loop, so the loop's connections can be listed. */
+    final Set<Shard> shards = ConcurrentHashMap.newKeySet();
     private ReadBuffer readBuffer;
 
     private LoopResources() {}

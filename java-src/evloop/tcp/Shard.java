@@ -54,6 +54,8 @@ final class Shard {
         this.settings = endpoint.settings;
         this.loop = loop;
         this.resources = LoopResources.of(loop);
+        resources.shards.add(this);
+        drained.thenRun(() -> resources.shards.remove(this));
     }
 
     /** A connection this shard's listener accepted: keep it or hand it to the least-loaded shard. */

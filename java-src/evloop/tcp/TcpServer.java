@@ -237,6 +237,11 @@ public final class TcpServer implements Closeable {
 
     // ---- stopping ------------------------------------------------------------------------
 
+    /** @return completes when the server has stopped, however it was stopped (Netty's closeFuture) */
+    public CompletableFuture<Void> whenStopped() {
+        return stopped;
+    }
+
     /** @return RUNNING, STOPPING or STOPPED */
     public Status status() {
         return status.get();
@@ -270,6 +275,7 @@ public final class TcpServer implements Closeable {
         ServerConfig.checkDuration("grace", grace);
         if (status.compareAndSet(Status.RUNNING, Status.STOPPING)) {
             endpoint.closeTimeoutNanos = grace.toNanos();
+            closeListeners();
             // A thread of its own does the waiting, so no loop thread ever waits for a loop.
             Thread t = new Thread(() -> stopAll(grace), "evloop-stop-" + address);
             t.setDaemon(true);
@@ -318,6 +324,32 @@ public final class TcpServer implements Closeable {
             } finally {
                 status.set(Status.STOPPED);
                 stopped.complete(null);
+            }
+        }
+    }
+
+    /**
+     * Closes the listeners before closeAsync returns, so the port (or socket file) is free by
+     * then: directly on this loop's thread, through call() from an ordinary thread (bounded:
+     * a wedged loop gets its listener closed later, with the rest), and as a task from another
+     * loop's thread, which never waits for a loop.
+     */
+    private void closeListeners() {
+        for (Shard s : shards) {
+            if (s.listener == null || s.loop.isClosed()) {
+                continue;
+            }
+            if (s.loop.inLoop() || EventLoop.current() != null) {
+                s.onLoop(s.listener::close);
+                continue;
+            }
+            try {
+                s.loop.call(() -> {
+                    s.listener.close();
+                    return null;
+                }, Duration.ofMillis(SLACK_MILLIS));
+            } catch (RuntimeException e) {
+                LOG.log(Level.DEBUG, "listener of " + address + " closes with the rest: " + e.getMessage());
             }
         }
     }

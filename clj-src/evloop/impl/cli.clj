@@ -1,0 +1,57 @@
+(ns evloop.impl.cli
+  "Command lines of evloop's mains (evloop.echo, evloop.chicken): options
+  parsed against a table, and every mistake answered with one line on stderr
+  naming the option, the value and what is allowed, and exit status 2, with
+  no stack trace."
+  (:require [clojure.string :as str]))
+
+(set! *warn-on-reflection* true)
+
+(defn die!
+  "Prints `msg` as one line on stderr and exits with status 2."
+  [prog msg]
+  (binding [*out* *err*]
+    (println (str prog ": " msg)))
+  (System/exit 2))
+
+(defn- int-in [lo hi]
+  (fn [flag s]
+    (let [n (parse-long s)]
+      (if (and n (<= lo n hi))
+        n
+        (throw (ex-info (str flag " must be a number from " lo " to " hi ", got " (pr-str s)) {}))))))
+
+(def port
+  "A port from 0 to 65535."
+  (int-in 0 65535))
+
+(defn duration-ms
+  "A duration such as 300s, 500ms, 5m or 1h, in milliseconds."
+  [flag s]
+  (if-let [[_ n unit] (re-matches #"(\d+)(ms|s|m|h)" s)]
+    (* (parse-long n) ({"ms" 1 "s" 1000 "m" 60000 "h" 3600000} unit))
+    (throw (ex-info (str flag " must be a duration such as 300s, 500ms, 5m or 1h, got " (pr-str s)) {}))))
+
+(defn text
+  "Any non-blank text."
+  [flag s]
+  (if (str/blank? s) (throw (ex-info (str flag " needs a value") {})) s))
+
+(defn parse
+  "Parses `args` against `spec`, a map of flag -> [key parse-fn] (parse-fn nil:
+  a flag without value, which sets key to true). Returns the options map, or
+  calls `die!` with a one-line message; --help prints `usage` and exits 0."
+  [prog usage spec defaults args]
+  (loop [opts defaults [a & more] args]
+    (cond
+      (nil? a) opts
+      (= a "--help") (do (println usage) (System/exit 0))
+      :else
+      (let [[k f] (spec a)]
+        (cond
+          (nil? k) (die! prog (str "unknown option " (pr-str a) " (" usage ")"))
+          (nil? f) (recur (assoc opts k true) more)
+          (empty? more) (die! prog (str a " needs a value (" usage ")"))
+          :else (recur (assoc opts k (try (f a (first more))
+                                          (catch clojure.lang.ExceptionInfo e (die! prog (ex-message e)))))
+                       (rest more)))))))

@@ -1,0 +1,127 @@
+(ns evloop.impl.data
+  "evloop's Java objects as plain data, for the REPL: loops, fds,
+  connections, counters. An implementation detail of evloop.core."
+  (:require [evloop.impl.enums :as enums])
+  (:import (evloop EventLoop FdEvent FdInfo Interest LoopStats)
+           (evloop.net UnixAddress)
+           (evloop.tcp ClientStats ConnectionInfo ServerStats)
+           (java.net InetSocketAddress)
+           (java.util Set)))
+
+(set! *warn-on-reflection* true)
+
+(def ^:private interest->keyword
+  (into {} (for [^Interest i (Interest/values)] [i (enums/->keyword i)])))
+
+(def keyword->interest
+  "Readiness keyword -> Interest."
+  (into {} (map (juxt val key)) interest->keyword))
+
+(def ^:private event-sets
+  "Every set Interest/decode can return, mapped to its keyword set: decoding
+  a turn's events is then one map lookup per pair."
+  (into {} (for [index (range (bit-shift-left 1 (count (Interest/values))))
+                 :let [bits (reduce (fn [b ^Interest i]
+                                      (if (bit-test index (.ordinal i)) (bit-or b (.mask i)) b))
+                                    0 (Interest/values))
+                       s (Interest/decode (unchecked-int bits))]]
+             [s (into #{} (map interest->keyword) s)])))
+
+(defn events
+  "Keyword set of a kernel bit mask or a Set<Interest>."
+  [bits-or-set]
+  (event-sets (if (instance? Set bits-or-set)
+                bits-or-set
+                (Interest/decode (unchecked-int bits-or-set)))))
+
+(defn pair
+  "An FdEvent as [fd #{events}]."
+  [^FdEvent e]
+  [(.fd e) (events (.events e))])
+
+(defn address
+  "\"127.0.0.1:6666\", \"[::1]:6666\" or \"unix:/path\"."
+  [a]
+  (cond (instance? InetSocketAddress a)
+        (let [^InetSocketAddress a a
+              host (.getHostAddress (.getAddress a))]
+          (str (if (.contains host ":") (str "[" host "]") host) ":" (.getPort a)))
+        (instance? UnixAddress a) (str a)
+        :else (str a)))
+
+(defn loop-stats
+  "LoopStats as a map; :utilization is busy / (busy + idle) since the loop opened."
+  [^LoopStats s]
+  (let [busy (.busyNanos s) idle (.idleNanos s)]
+    {:turns (.turns s) :events (.events s) :stale (.stale s) :wakeups (.wakeups s)
+     :tasks (.tasks s) :timers (.timers s) :registered (.registered s)
+     :pending-timers (.pendingTimers s)
+     :idle-ms (quot idle 1000000) :busy-ms (quot busy 1000000)
+     :utilization (if (pos? (+ busy idle)) (double (/ busy (+ busy idle))) 0.0)}))
+
+(defn fd-info
+  "FdInfo as a map."
+  [^FdInfo i]
+  {:fd (.fd i)
+   :interest (events (.interest i))
+   :tables (cond-> #{} (.reader i) (conj :read) (.writer i) (conj :write))
+   :trigger (enums/->keyword (.trigger i))
+   :generation (.generation i)})
+
+(defn- ms [nanos] (quot nanos 1000000))
+
+(defn connection
+  "ConnectionInfo as a map."
+  [^ConnectionInfo c]
+  (cond-> {:fd (.fd c) :peer (address (.peer c))
+           :direction (if (.outbound c) :outbound :inbound)
+           :state (keyword (.state c))
+           :bytes-in (.bytesIn c) :bytes-out (.bytesOut c) :frames-in (.framesIn c)
+           :buffered-in (.bufferedIn c) :queued-out (.queuedOut c)
+           :read-paused? (or (.outputBackedUp c) (.readingPaused c))
+           :output-backed-up? (.outputBackedUp c)}
+    (pos? (.idleTimeoutNanos c)) (assoc :idle-timeout-ms (ms (.idleTimeoutNanos c)))
+    (pos? (.readTimeoutNanos c)) (assoc :read-timeout-ms (ms (.readTimeoutNanos c)))
+    (pos? (.writeTimeoutNanos c)) (assoc :write-timeout-ms (ms (.writeTimeoutNanos c)))))
+
+(defn server-stats
+  "ServerStats as a map."
+  [^ServerStats s]
+  {:accepted (.accepted s) :active (.active s) :rejected (.rejected s)
+   :bytes-in (.bytesIn s) :bytes-out (.bytesOut s) :frames-in (.framesIn s)
+   :backpressure-pauses (.backpressurePauses s) :accept-pauses (.acceptPauses s)})
+
+(defn client-stats
+  "ClientStats as a map."
+  [^ClientStats s]
+  {:connected (.connected s) :failed (.failed s) :active (.active s)
+   :bytes-in (.bytesIn s) :bytes-out (.bytesOut s) :frames-in (.framesIn s)
+   :backpressure-pauses (.backpressurePauses s)})
+
+(defn loop-info
+  "The loop as data: running?, its fds (interest, tables, trigger), the
+  connections on it (of any server or client), counters and utilization."
+  [^EventLoop lp]
+  (if (.isClosed lp)
+    {:closed? true :stats (loop-stats (.stats lp))}
+    {:closed? false
+     :running? (.isRunning lp)
+     :thread (some-> (.thread lp) .getName)
+     :fds (mapv fd-info (.fds lp))
+     :connections (mapv connection (ConnectionInfo/on lp))
+     :stats (loop-stats (.stats lp))}))
+
+(defn utilization
+  "Samples the loop for `ms` milliseconds: the share of the wall time it
+  spent in callbacks rather than waiting, and turns and events per second."
+  [^EventLoop lp ms]
+  (let [^LoopStats a (.stats lp)
+        t0 (System/nanoTime)
+        _ (Thread/sleep (long ms))
+        ^LoopStats b (.stats lp)
+        wall (- (System/nanoTime) t0)
+        per-sec (fn [x] (/ (* 1e9 x) wall))]
+    {:utilization (min 1.0 (double (/ (- (.busyNanos b) (.busyNanos a)) wall)))
+     :turns-per-sec (per-sec (- (.turns b) (.turns a)))
+     :events-per-sec (per-sec (- (.events b) (.events a)))
+     :interval-ms (quot wall 1000000)}))

@@ -1,0 +1,134 @@
+(ns evloop.impl.options
+  "The options of start-server and connect!: what each accepts, checked
+  before anything starts, and their translation to the Java configs. A bad
+  value or an unknown key is one ex-info whose message names the key, the
+  value and what is allowed, and whose data holds :key, :value and :allowed.
+  An implementation detail of evloop.core."
+  (:require [clojure.string :as str]
+            [evloop.impl.enums :as enums])
+  (:import (evloop EventLoop)
+           (evloop.tcp ClientConfig ConnectionConfig ServerConfig TcpServer$Balance)
+           (java.nio.charset Charset)
+           (java.time Duration)))
+
+(set! *warn-on-reflection* true)
+
+(defn- int-in [lo hi]
+  [#(and (integer? %) (<= lo % hi)) (str "an integer from " lo " to " hi)])
+
+(defn- one-of [xs]
+  [(set xs) (str "one of " (str/join ", " (sort xs)))])
+
+(def ^:private non-blank
+  [#(and (string? %) (not (str/blank? %))) "a non-blank string"])
+
+(def ^:private charset
+  [#(and (string? %) (try (Charset/forName %) true (catch Exception _ false)))
+   "the name of a charset this JVM supports, such as \"UTF-8\""])
+
+(def ^:private connection-options
+  {:max-line (int-in 1 (* 64 1024 1024))
+   :format (one-of #{:string :bytes :buffer})
+   :charset charset
+   :low-watermark (int-in 0 Long/MAX_VALUE)
+   :high-watermark (int-in 0 Long/MAX_VALUE)
+   :close-timeout-ms (int-in 0 Integer/MAX_VALUE)
+   :idle-timeout-ms (int-in 0 Integer/MAX_VALUE)
+   :read-timeout-ms (int-in 0 Integer/MAX_VALUE)
+   :write-timeout-ms (int-in 0 Integer/MAX_VALUE)
+   :no-delay [boolean? "true or false"]
+   :loop [#(instance? EventLoop %) "an evloop.EventLoop"]
+   :host non-blank
+   :path non-blank})
+
+(def ^:private server-options
+  (merge connection-options
+         {:port (int-in 0 65535)
+          :file-mode (int-in 0 0777)
+          :loops (int-in 1 1024)
+          :balance (one-of #{:least-loaded :reuse-port})
+          :max-clients (int-in 1 Integer/MAX_VALUE)
+          :backlog (int-in 1 Integer/MAX_VALUE)}))
+
+(def ^:private client-options
+  (merge connection-options
+         {:port (int-in 1 65535)
+          :local-host non-blank
+          :local-port (int-in 0 65535)
+          :connect-timeout-ms (int-in 1 Integer/MAX_VALUE)}))
+
+(defn bad
+  "The ex-info for a bad `value` of option `k` in `f`."
+  [f k value allowed]
+  (ex-info (str f ": " k " must be " allowed ", got " (pr-str value))
+           {:key k :value value :allowed allowed}))
+
+(defn- check [f table opts]
+  (when-not (or (nil? opts) (map? opts))
+    (throw (ex-info (str f ": options must be a map, got " (pr-str opts)) {:key nil :value opts})))
+  (doseq [[k v] opts]
+    (if-let [[ok? allowed] (table k)]
+      (when-not (ok? v)
+        (throw (bad f k v allowed)))
+      (throw (ex-info (str f ": unknown option " (pr-str k) "; known options are "
+                          (str/join " " (sort (keys table))))
+                      {:key k :value v :known (set (keys table))}))))
+  (let [{:keys [low-watermark high-watermark] :or {low-watermark (* 256 1024) high-watermark (* 1024 1024)}} opts]
+    (when (> low-watermark high-watermark)
+      (throw (bad f :low-watermark low-watermark (str "at most :high-watermark (" high-watermark ")")))))
+  opts)
+
+(defn check-server
+  "Checks start-server's options; returns them."
+  [opts]
+  (check "start-server" server-options opts))
+
+(defn check-client
+  "Checks connect!'s options; returns them. A port or a :path is required."
+  [opts]
+  (check "connect!" client-options opts)
+  (when-not (or (:port opts) (:path opts))
+    (throw (ex-info "connect!: needs :port (with :host, default \"127.0.0.1\") or :path (a unix socket)"
+                    {:key :port :value nil :allowed "an integer from 1 to 65535"})))
+  opts)
+
+(defn- ms ^Duration [n] (Duration/ofMillis (long n)))
+
+(defn- connection-config!
+  "Sets what servers and clients share on `cfg` from `opts`."
+  [^ConnectionConfig cfg {:keys [max-line low-watermark high-watermark close-timeout-ms no-delay
+                                 idle-timeout-ms read-timeout-ms write-timeout-ms]
+                          :or {max-line 65536 low-watermark (* 256 1024) high-watermark (* 1024 1024)
+                               close-timeout-ms 5000 no-delay true
+                               idle-timeout-ms 0 read-timeout-ms 0 write-timeout-ms 0}}]
+  (doto cfg
+    (.maxLineLength (int max-line))
+    (.watermarks (long low-watermark) (long high-watermark))
+    (.closeTimeout (ms close-timeout-ms))
+    (.noDelay (boolean no-delay))
+    (.idleTimeout (ms idle-timeout-ms))
+    (.readTimeout (ms read-timeout-ms))
+    (.writeTimeout (ms write-timeout-ms))))
+
+(defn server-config
+  "The ServerConfig for start-server's (checked) options."
+  ^ServerConfig [{:keys [host port path file-mode loops balance max-clients backlog]
+                  :or {host "127.0.0.1" port 6666 loops 1 balance :least-loaded} :as opts}]
+  (let [^ServerConfig cfg (connection-config! (ServerConfig.) opts)]
+    (cond-> (doto cfg
+              (.host host) (.port (int port)) (.loops (int loops))
+              (.balance ^TcpServer$Balance (enums/->enum TcpServer$Balance balance)))
+      path (.unixPath path)
+      file-mode (.unixFileMode (int file-mode))
+      max-clients (.maxClients (int max-clients))
+      backlog (.backlog (int backlog)))))
+
+(defn client-config
+  "The ClientConfig for connect!'s (checked) options."
+  ^ClientConfig [{:keys [host port path local-host local-port connect-timeout-ms]
+                  :or {host "127.0.0.1" connect-timeout-ms 10000} :as opts}]
+  (let [^ClientConfig cfg (connection-config! (ClientConfig.) opts)]
+    (cond-> (doto cfg (.host host) (.connectTimeout (ms connect-timeout-ms)))
+      port (.port (int port))
+      path (.unixPath path)
+      local-host (.localAddress local-host (int (or local-port 0))))))

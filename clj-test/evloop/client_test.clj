@@ -1,0 +1,88 @@
+(ns evloop.client-test
+  (:require [clojure.string :as str]
+            [clojure.test :refer [deftest is testing]]
+            [evloop.core :as ev]
+            [evloop.test-util :refer [wait-until]])
+  (:import (java.net ServerSocket)
+           (java.nio.file Files)
+           (java.nio.file.attribute FileAttribute)))
+
+(defn- collecting []
+  (let [got (java.util.concurrent.LinkedBlockingQueue.)]
+    [got {:on-line (fn [_ line] (.add got line) nil)}]))
+
+(defn- next-line [^java.util.concurrent.LinkedBlockingQueue q]
+  (.poll q 10 java.util.concurrent.TimeUnit/SECONDS))
+
+(deftest connect-sends-and-receives-lines-through-a-server
+  (with-open [server (ev/start-server (fn [_ line] (str "> " line)) {:port 0})]
+    (let [[got handler] (collecting)
+          c (ev/connect! {:port (:port server)} handler)]
+      (try
+        (ev/send! c "hi\n")
+        (is (= "> hi\n" (next-line got)))
+        (ev/send! c "héllo\n")
+        (is (= "> héllo\n" (next-line got)))
+        (testing "the connection is data, with its direction, on both sides"
+          (is (= [:inbound] (map :direction (ev/connections server))))
+          (is (some #(= :outbound (:direction %)) (:connections (ev/loop-info (.loop c))))))
+        (finally (ev/close-connection! c))))))
+
+(deftest a-redefined-var-applies-to-an-open-client-connection
+  (let [seen (atom [])
+        v (intern *ns* 'live-handler (fn [_ line] (swap! seen conj [:old line]) nil))]
+    (with-open [server (ev/start-server (fn [_ line] line) {:port 0})]
+      (let [c (ev/connect! {:port (:port server)} v)]
+        (try
+          (ev/send! c "one\n")
+          (is (wait-until #(= [[:old "one\n"]] @seen) 5000))
+          (alter-var-root v (constantly (fn [_ line] (swap! seen conj [:new line]) nil)))
+          (ev/send! c "two\n")
+          (is (wait-until #(= [[:old "one\n"] [:new "two\n"]] @seen) 5000))
+          (finally (ev/close-connection! c)))))))
+
+(deftest handler-output-goes-to-the-out-of-whoever-called-connect
+  (with-open [server (ev/start-server (fn [_ line] line) {:port 0})]
+    (let [out (java.io.StringWriter.)
+          c (binding [*out* out]
+              (ev/connect! {:port (:port server)} {:on-line (fn [_ l] (print "got" l) (flush))}))]
+      (try
+        (ev/send! c "hi\n")
+        (is (wait-until #(= "got hi\n" (str out)) 5000) "as at the REPL: (ev/send! c \"hi\\n\") prints got hi")
+        (finally (ev/close-connection! c))))))
+
+(deftest connect-over-a-unix-socket-and-shared-loops
+  (let [dir (Files/createTempDirectory "evloop" (make-array FileAttribute 0))
+        path (str (.resolve dir "echo.sock"))
+        lp (ev/start-loop! (ev/open-loop))]
+    (try
+      (with-open [server (ev/start-server (fn [_ line] line) {:path path :loop lp})]
+        (is (= path (:path server)))
+        (let [[got handler] (collecting)
+              c (ev/connect! {:path path :loop lp} handler)]
+          (ev/send! c "over unix\n")
+          (is (= "over unix\n" (next-line got)))
+          (is (= (str "unix:" path) (:peer (first (ev/connections server)))))
+          (is (= #{:inbound :outbound} (set (map :direction (:connections (ev/loop-info lp)))))
+              "client and server on one loop")
+          (ev/close-connection! c)))
+      (is (not (.exists (java.io.File. path))) "the socket file went with the server")
+      (finally (ev/close! lp)))))
+
+(deftest connect-failures-are-ex-info-naming-target-and-errno
+  (let [port (with-open [s (ServerSocket. 0)] (.getLocalPort s))
+        e (try (ev/connect! {:port port}) nil (catch clojure.lang.ExceptionInfo e e))]
+    (is (= (str "connect(127.0.0.1:" port "): ECONNREFUSED (Connection refused)") (ex-message e)))
+    (is (= {:syscall "connect" :errno-name "ECONNREFUSED" :port port}
+           (select-keys (ex-data e) [:syscall :errno-name :port]))))
+  (let [e (try (ev/connect! {:host "no-such-host.invalid" :port 80}) nil (catch clojure.lang.ExceptionInfo e e))]
+    (is (= "connect(no-such-host.invalid:80): cannot resolve no-such-host.invalid" (ex-message e)))
+    (is (= :host (:key (ex-data e))))))
+
+(deftest timeouts-from-clojure-with-their-own-cause
+  (let [closed (promise)]
+    (with-open [server (ev/start-server {:on-line (fn [_ l] l) :on-close (fn [_ cause] (deliver closed cause))}
+                                        {:port 0 :idle-timeout-ms 200})]
+      (let [c (ev/connect! {:port (:port server)})]
+        (is (= :idle-timeout (deref closed 10000 :none)))
+        (is (wait-until #(not (.isOpen ^evloop.tcp.Connection c)) 5000) "the client saw it close")))))

@@ -1,0 +1,46 @@
+(ns evloop.options-test
+  "Bad input as users meet it: every wrong option gets one ex-info whose
+  message names the key, the value and what is allowed, and whose data says
+  which key."
+  (:require [clojure.test :refer [deftest is are testing]]
+            [evloop.core :as ev]))
+
+(defn- refusal [f & args]
+  (try (apply f args) nil
+       (catch clojure.lang.ExceptionInfo e [(ex-message e) (ex-data e)])))
+
+(deftest bad-server-options-name-the-key-the-value-and-what-is-allowed
+  (are [opts msg k] (let [[m data] (refusal ev/start-server (fn [_ l] l) opts)]
+                      (and (is (= msg m)) (is (= k (:key data)))))
+    {:port "23612"} "start-server: :port must be an integer from 0 to 65535, got \"23612\"" :port
+    {:port 70000} "start-server: :port must be an integer from 0 to 65535, got 70000" :port
+    {:format :edn} "start-server: :format must be one of :buffer, :bytes, :string, got :edn" :format
+    {:balance :foo} "start-server: :balance must be one of :least-loaded, :reuse-port, got :foo" :balance
+    {:charset "no-such-charset"} "start-server: :charset must be the name of a charset this JVM supports, such as \"UTF-8\", got \"no-such-charset\"" :charset
+    {:loops 0} "start-server: :loops must be an integer from 1 to 1024, got 0" :loops
+    {:low-watermark 10 :high-watermark 5} "start-server: :low-watermark must be at most :high-watermark (5), got 10" :low-watermark
+    {:idle-timeout-ms -1} "start-server: :idle-timeout-ms must be an integer from 0 to 2147483647, got -1" :idle-timeout-ms)
+  (testing "an unknown key is named, with the known ones"
+    (let [[m data] (refusal ev/start-server (fn [_ l] l) {:prot 1})]
+      (is (re-matches #"start-server: unknown option :prot; known options are :backlog .*" m))
+      (is (= :prot (:key data)))
+      (is (contains? (:known data) :port)))))
+
+(deftest bad-handlers-and-client-options-too
+  (let [[m data] (refusal ev/start-server 42 {:port 0})]
+    (is (re-find #"start-server: handler must be a fn of \[conn line\].*got 42" m))
+    (is (= :handler (:key data))))
+  (let [[m] (refusal ev/start-server {:on-lien (fn [_ l] l)} {:port 0})]
+    (is (re-find #"handler must be .* got \{:on-lien" m)))
+  (is (= ["connect!: needs :port (with :host, default \"127.0.0.1\") or :path (a unix socket)" :port]
+         (let [[m d] (refusal ev/connect! {})] [m (:key d)])))
+  (is (= ":connect-timeout-ms" (-> (refusal ev/connect! {:port 1 :connect-timeout-ms 0}) second :key str)))
+  (with-open [s (ev/start-server (fn [_ l] l) {:port 0})]
+    (is (= [":timeout" ":timeout"] (let [[m d] (refusal ev/stop-server s {:timeout "soon"})]
+                                      [(re-find #":timeout" m) (str (:key d))])))))
+
+(deftest a-busy-port-names-the-port
+  (with-open [s (ev/start-server (fn [_ l] l) {:port 0})]
+    (let [[m data] (refusal ev/start-server (fn [_ l] l) {:port (:port s)})]
+      (is (= (str "bind(127.0.0.1:" (:port s) "): EADDRINUSE (Address already in use)") m))
+      (is (= {:errno-name "EADDRINUSE" :port (:port s)} (select-keys data [:errno-name :port]))))))

@@ -1,0 +1,82 @@
+package evloop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The echo servers' command lines, as users meet them: every mistake is one line on stderr
+ * that names the option and what is allowed, exit status 2, and no stack trace.
+ */
+class CommandLineTest {
+    private record Outcome(int exit, List<String> stderr) {}
+
+    /** Runs each command line in a fresh JVM, all at once, and collects how they ended. */
+    private static Map<String, Outcome> run(Map<String, String[]> cases) throws Exception {
+        Map<String, FreshJvm> running = new LinkedHashMap<>();
+        for (Map.Entry<String, String[]> c : cases.entrySet()) {
+            String[] cmd = c.getValue();
+            running.put(c.getKey(), FreshJvm.start(4096, cmd[0], java.util.Arrays.copyOfRange(cmd, 1, cmd.length)));
+        }
+        Map<String, Outcome> out = new LinkedHashMap<>();
+        for (Map.Entry<String, FreshJvm> r : running.entrySet()) {
+            try (FreshJvm j = r.getValue()) {
+                assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), r.getKey() + " did not exit");
+                List<String> lines = new ArrayList<>(j.stderr().lines().filter(l -> !l.isBlank()).toList());
+                out.put(r.getKey(), new Outcome(j.process.exitValue(), lines));
+            }
+        }
+        return out;
+    }
+
+    private static void oneLine(Outcome o, String expected, String which) {
+        assertEquals(2, o.exit(), which + ": exit status");
+        assertEquals(1, o.stderr().size(), which + ": one line, no stack trace: " + o.stderr());
+        assertFalse(o.stderr().get(0).contains("Exception"), which + ": " + o.stderr());
+        assertTrue(o.stderr().get(0).contains(expected), which + ": " + o.stderr().get(0));
+    }
+
+    @Test
+    void badOptionsAndBusyPortsGetOneLineAndStatusTwo() throws Exception {
+        try (ServerSocket busy = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String port = String.valueOf(busy.getLocalPort());
+            String java = "evloop.examples.EchoServer";
+            String[] clj = {"clojure.main", "-m", "evloop.echo"};
+            Map<String, String[]> cases = new LinkedHashMap<>();
+            cases.put("java --port abc", new String[] {java, "--port", "abc"});
+            cases.put("java --bogus", new String[] {java, "--bogus", "1"});
+            cases.put("java busy", new String[] {java, "--port", port});
+            cases.put("clj --port abc", concat(clj, "--port", "abc"));
+            cases.put("clj --nrepl-port abc", concat(clj, "--nrepl-port", "abc"));
+            cases.put("clj --bogus", concat(clj, "--bogus"));
+            cases.put("clj busy", concat(clj, "--port", port, "--no-nrepl"));
+            cases.put("clj nrepl busy", concat(clj, "--port", "0", "--nrepl-port", port));
+            Map<String, Outcome> o = run(cases);
+            oneLine(o.get("java --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "java --port abc");
+            oneLine(o.get("java --bogus"), "unknown option \"--bogus\"", "java --bogus");
+            oneLine(o.get("java busy"), "EADDRINUSE (Address already in use); choose another with --port", "java busy");
+            oneLine(o.get("clj --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "clj --port abc");
+            oneLine(o.get("clj --nrepl-port abc"), "--nrepl-port must be a number from 0 to 65535, got \"abc\"",
+                "clj --nrepl-port abc");
+            oneLine(o.get("clj --bogus"), "unknown option \"--bogus\"", "clj --bogus");
+            oneLine(o.get("clj busy"), "cannot listen on 127.0.0.1:" + port + ": bind(127.0.0.1:" + port
+                + "): EADDRINUSE (Address already in use); choose another with --port", "clj busy");
+            oneLine(o.get("clj nrepl busy"), "cannot start nREPL on 127.0.0.1:" + port
+                + ": Address already in use; choose another with --nrepl-port, or --no-nrepl", "clj nrepl busy");
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
