@@ -32,7 +32,7 @@
 
 (set! *warn-on-reflection* true)
 
-;; The server is a map the caller holds: {:loop :listener :port :clients}.
+;; The server is a map the caller holds: {:loop :listener :port :clients :buf}.
 ;; :clients is an atom of fd -> {:fd Fd, :in bytes-of-a-partial-line,
 ;; :out bytes-waiting}: the Chicken program's two tables' data, in one value,
 ;; so reloading this namespace loses nothing.
@@ -74,8 +74,10 @@
   (try
     (loop []
       (when-let [^Fd c (Net/accept listener)]
-        (swap! clients assoc (.fd c) {:fd c :in (byte-array 0) :out nil})
-        (ev/on-readable! lp (.fd c) (fn [_ _]))
+        (try
+          (ev/on-readable! lp (.fd c) (fn [_ _]))
+          (swap! clients assoc (.fd c) {:fd c :in (byte-array 0) :out nil})
+          (catch Exception _ (.close c)))
         (recur)))
     (catch java.io.IOException _
       (ev/on-readable! lp (.fd listener) nil)
@@ -85,10 +87,9 @@
 (defn handle-read
   "A client is readable: read, answer its complete lines through `reply`,
   and flip it from the read table to the write table."
-  [{lp :loop clients :clients :as server} fd]
+  [{lp :loop clients :clients ^ByteBuffer buf :buf :as server} fd]
   (let [{^Fd f :fd in :in} (get @clients fd)
-        buf (ByteBuffer/allocateDirect 65536)
-        n (.read f buf)]
+        n (.read f (.clear buf))]
     (cond
       (= n Net/WOULD_BLOCK) nil
       (zero? n) (close-client! server fd)
@@ -107,10 +108,10 @@
 (defn handle-write
   "A client is writable: write what waits, and once all of it is gone flip
   the client back from the write table to the read table."
-  [{lp :loop clients :clients} fd]
+  [{lp :loop clients :clients ^ByteBuffer buf :buf} fd]
   (let [{^Fd f :fd ^bytes out :out} (get @clients fd)
-        b (doto (ByteBuffer/allocateDirect (alength out)) (.put out) (.flip))
-        n (.write f b)]
+        b (doto (.clear buf) (.put out 0 (int (min (alength out) (.capacity buf)))) (.flip))
+        n (.send f b)]
     (if (or (= n Net/WOULD_BLOCK) (< n (alength out)))
       (swap! clients assoc-in [fd :out] (java.util.Arrays/copyOfRange out (int (max 0 n)) (alength out)))
       ;; After a write the socket is ready for reading from.
@@ -141,6 +142,8 @@
   (let [listener (Net/listen (InetSocketAddress. "127.0.0.1" (int port)) 1024)
         lp (ev/open-loop)
         server {:loop lp :listener listener :clients (atom {})
+                ;; One buffer for every read and write: the loop runs one step at a time.
+                :buf (ByteBuffer/allocateDirect 65536)
                 :port (.getPort (Net/localAddress listener))}]
     (ev/on-readable! lp (.fd listener) (fn [_ _]))
     ;; Through the var, every turn: redefining fd-event-list-handler applies at once.

@@ -95,20 +95,32 @@ final class Dispatcher {
     }
 
     /**
-     * Takes the fd out of the tables (only if it is still the registration that failed: the
-     * handler may have closed it and a new fd may hold the number now), reports, tells the owner.
+     * Takes the fd out of both tables (only if it is still the registration that failed: the
+     * handler may have closed it and a new fd may hold the number now), reports, and tells the
+     * owners: the handler that failed, and the other table's entry too if it is another object,
+     * since its registration went as well.
      */
     private void handlerFailed(FdHandler h, int fd, int gen, Throwable t) {
+        FdHandler other = null;
         try {
             if (table.isCurrent(fd, gen)) {
+                FdHandler reader = table.reader(fd);
+                other = reader != h ? reader : table.writer(fd);
                 table.remove(fd);
             }
         } catch (Throwable removal) {
             t.addSuppressed(removal);
         }
         report(fd, t);
+        tell(h, fd, t);
+        if (other != null && other != h) {
+            tell(other, fd, t);
+        }
+    }
+
+    private void tell(FdHandler owner, int fd, Throwable t) {
         try {
-            h.failed(fd, t);
+            owner.failed(fd, t);
         } catch (Throwable inner) {
             report(fd, inner);
         }

@@ -59,13 +59,19 @@ public final class EventLoop implements AutoCloseable {
      * @return a new loop; nothing runs until {@link #run()} or {@link #runOnce(int)}
      */
     public static EventLoop open(int maxEvents) {
+        if (maxEvents < 1 || maxEvents > 1 << 20) {
+            throw new IllegalArgumentException("maxEvents must be between 1 and 1048576, got " + maxEvents);
+        }
         Epoll ep = null;
+        EventFd efd = null;
         try {
             ep = Epoll.open(maxEvents);
-            return new EventLoop(ep, EventFd.open(), maxEvents);
-        } catch (NativeException e) {
+            efd = EventFd.open();
+            return new EventLoop(ep, efd, maxEvents);
+        } catch (NativeException | RuntimeException e) {
             LoopCore.closeQuietly(ep);
-            throw new UncheckedIOException(e);
+            LoopCore.closeQuietly(efd);
+            throw e instanceof NativeException ? new UncheckedIOException((NativeException) e) : (RuntimeException) e;
         }
     }
 
@@ -183,15 +189,12 @@ public final class EventLoop implements AutoCloseable {
     /**
      * Hands synthetic pairs to the per-turn callback as if epoll had returned them, each tagged
      * with its fd's current registration: a handler can be tried without a real client. Loop
-     * thread, outside a turn (from a task, or while nobody runs the loop).
+     * thread (from a task, not from a handler of the turn being dispatched), or while nobody runs it.
      *
      * @param pairs at most as many as one turn holds
      */
     public void inject(List<FdEvent> pairs) {
         checkOwner();
-        if (owner.inTurn()) {
-            throw new IllegalStateException("inject() from a handler would overwrite the turn being dispatched");
-        }
         core.inject(pairs);
     }
 
@@ -215,7 +218,7 @@ public final class EventLoop implements AutoCloseable {
      */
     public int runOnce(int timeoutMillis) {
         if (owner.isCurrent()) {
-            if (owner.inTurn()) {
+            if (owner.inTurn() || core.dispatching) {
                 throw new IllegalStateException("a handler cannot run the loop: this thread is inside a turn");
             }
             return core.turn(timeoutMillis);
@@ -252,7 +255,7 @@ public final class EventLoop implements AutoCloseable {
      */
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
-        if (core.closed) {
+        if (owner.isClosed()) {
             throw new RejectedExecutionException("event loop is closed");
         }
         core.tasks.add(task, owner.isCurrent());
@@ -278,7 +281,7 @@ public final class EventLoop implements AutoCloseable {
 
     /** Wakes the loop from its wait; safe from any thread, coalesced with other wake-ups. */
     public void wakeup() {
-        if (!core.closed) {
+        if (!owner.isClosed()) {
             core.tasks.wake();
         }
     }
@@ -291,13 +294,19 @@ public final class EventLoop implements AutoCloseable {
      */
     public ScheduledTask schedule(long delay, TimeUnit unit, Runnable task) {
         Objects.requireNonNull(task, "task");
-        if (core.closed) {
+        boolean here = owner.isCurrent();
+        if (owner.isClosed() || (owner.isClosing() && !here)) {
             throw new RejectedExecutionException("event loop is closed");
         }
-        ScheduledTask t = new ScheduledTask(core.timers, System.nanoTime() + Math.max(0, unit.toNanos(delay)),
+        ScheduledTask t = new ScheduledTask(core.timers, ScheduledTask.deadline(System.nanoTime(), unit.toNanos(delay)),
             timerSequence.getAndIncrement(), task);
         core.timers.add(t);
-        if (!owner.isCurrent()) {
+        if (!here) {
+            // As execute: a timer that raced the close is taken back and refused, unless the
+            // close already cancelled it (which it then says).
+            if (owner.isClosing() && core.timers.takeBack(t)) {
+                throw new RejectedExecutionException("event loop is closed");
+            }
             core.tasks.wake();
         }
         return t;
@@ -345,11 +354,11 @@ public final class EventLoop implements AutoCloseable {
 
     /** @return true once the loop has released its fds */
     public boolean isClosed() {
-        return core.closed;
+        return owner.isClosed();
     }
 
     private void acquire() {
-        core.acquire();
+        owner.acquire(this);
     }
 
     private void checkOwner() {
@@ -358,7 +367,7 @@ public final class EventLoop implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (core.closed) {
+        if (owner.isClosed()) {
             throw new IllegalStateException("event loop is closed");
         }
     }
@@ -393,18 +402,39 @@ public final class EventLoop implements AutoCloseable {
         if (owner.isCurrent()) {
             return query.get();
         }
-        if (!owner.isRunning()) {
-            try {
-                acquire();
-            } catch (IllegalStateException startedMeanwhile) {
-                return call(query, timeout);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (owner.isServing()) {
+                return LoopCore.await(submitUnlessAbandoned(query), deadline, timeout, owner.thread());
             }
-            try {
-                return query.get();
-            } finally {
-                core.leave();
+            if (owner.tryAcquire(this)) {
+                try {
+                    return query.get();
+                } finally {
+                    core.leave();
+                }
+            }
+            // Another thread holds the loop for a moment (a query, a step): wait for it to let go.
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0 || !owner.awaitIdleOrServing(left)) {
+                throw new IllegalStateException("event loop did not answer within " + timeout.toMillis()
+                    + " ms (its thread " + owner.thread() + " is busy or blocked)");
             }
         }
-        return LoopCore.await(submit(query::get), timeout, owner.thread());
+    }
+
+    /** The query as a task that does not run once its caller stopped waiting for it. */
+    private <T> CompletableFuture<T> submitUnlessAbandoned(Supplier<T> query) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        execute(() -> {
+            if (!f.isDone()) {
+                try {
+                    f.complete(query.get());
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            }
+        });
+        return f;
     }
 }

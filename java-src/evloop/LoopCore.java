@@ -12,7 +12,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The loop's state and the turn itself, behind {@link EventLoop}'s public face. A turn:
@@ -36,12 +35,12 @@ final class LoopCore {
     final Ready ready;
     final LoopOwner owner = new LoopOwner();
     final TimerQueue timers = new TimerQueue(owner);
-    final AtomicBoolean closing = new AtomicBoolean();
     private final EventLoop loop;
 
     volatile boolean stopRequested;
     volatile boolean held;
-    volatile boolean closed;
+    /** True while the per-turn callback runs on {@link #ready}: nothing may refill it meanwhile. */
+    boolean dispatching;
 
     // Written by the loop thread only and read from anywhere: volatile is enough.
     private volatile long turns;
@@ -66,16 +65,22 @@ final class LoopCore {
 
     /** The body of run(): turns, or held turns, until stop; then what was queued before the stop. */
     void runUntilStopped() {
-        while (!stopRequested) {
-            held = !closing.get() && hooks.holds(loop);
-            if (held) {
-                heldTurn();
-            } else {
-                turn(-1);
+        owner.serving(true);
+        try {
+            while (!stopRequested) {
+                held = !owner.isClosing() && hooks.holds(loop);
+                if (held) {
+                    heldTurn();
+                } else {
+                    turn(-1);
+                }
             }
+            held = false;
+            tasksRun += tasks.runAll(dispatcher::guarded, tasks.queued());
+        } finally {
+            owner.serving(false);
+            stopRequested = owner.isClosing();
         }
-        held = false;
-        tasksRun += tasks.runQueued(dispatcher::guarded);
     }
 
     int turn(int timeoutMillis) {
@@ -93,8 +98,7 @@ final class LoopCore {
                 tasks.drainWakeup();
             }
             if (ready.size() > 0) {
-                hooks.onTurn(loop, turns, ready);
-                dispatcher.turn(ready);
+                dispatchTurn();
             }
             timersFired += timers.runDue(after, dispatcher::guarded);
             tasksRun += tasks.runQueued(dispatcher::guarded);
@@ -134,9 +138,19 @@ final class LoopCore {
         return now;
     }
 
+    private void dispatchTurn() {
+        dispatching = true;
+        try {
+            hooks.onTurn(loop, turns, ready);
+            dispatcher.turn(ready);
+        } finally {
+            dispatching = false;
+        }
+    }
+
     /** How long this turn may block: not at all with work queued, never past the next timer. */
     private int waitMillis(int requested, long now) {
-        if (!tasks.isEmpty() || stopRequested) {
+        if (!tasks.isEmpty()) {
             return 0;
         }
         int timer = timers.millisUntilNext(now);
@@ -148,21 +162,16 @@ final class LoopCore {
 
     /** Synthetic pairs through the per-turn callback. */
     void inject(List<FdEvent> pairs) {
+        if (dispatching) {
+            throw new IllegalStateException("inject() from a handler would overwrite the turn being dispatched");
+        }
         ready.fill(pairs, table);
-        hooks.onTurn(loop, turns, ready);
-        dispatcher.turn(ready);
+        dispatchTurn();
     }
 
     LoopStats stats() {
         return new LoopStats(turns, dispatcher.events(), dispatcher.stale(), tasks.wakeups(), tasksRun,
             timersFired, table.count(), timers.size(), idleNanos, busyNanos);
-    }
-
-    void acquire() {
-        if (closed) {
-            throw new IllegalStateException("event loop is closed");
-        }
-        owner.acquire(loop);
     }
 
     /** See {@link EventLoop#stop()}. */
@@ -172,50 +181,46 @@ final class LoopCore {
             return;
         }
         tasks.wake();
-        if (LoopOwner.current() == null && !owner.awaitIdle(EXIT_WAIT_MILLIS)) {
-            LOG.log(Level.WARNING, "evloop: loop thread " + owner.thread() + " is still in a turn after "
-                + EXIT_WAIT_MILLIS + " ms: a handler is blocking it");
+        if (LoopOwner.current() == null) {
+            warnIfStuck(owner.awaitIdle(EXIT_WAIT_MILLIS), "");
         }
     }
 
     /** See {@link EventLoop#close()}; without {@code wait} it never waits for a running turn. */
     void close(boolean wait) {
-        if (!closing.compareAndSet(false, true)) {
-            return;
-        }
+        // Refuse other threads' work, and ask run() to return, before a close can be finished.
         tasks.shutDown();
         stopRequested = true;
-        if (owner.isCurrent()) {
-            return;   // leave() finishes the close when the turn ends
-        }
-        tasks.wake();
-        if (owner.isRunning()) {
-            // Never wait on another loop's thread: two loops closing each other would deadlock.
-            boolean noWait = !wait || LoopOwner.current() != null;
-            if (noWait || !owner.awaitIdle(EXIT_WAIT_MILLIS)) {
-                if (!noWait) {
-                    LOG.log(Level.WARNING, "evloop: loop thread " + owner.thread() + " is still in a turn after "
-                        + EXIT_WAIT_MILLIS + " ms; the loop finishes closing when that turn ends");
-                }
+        switch (owner.startClosing(loop)) {
+            case CALLER_FINISHES:
+                leave();
                 return;
-            }
+            case OWNER_FINISHES:
+                tasks.wake();
+                break;
+            default:
+                break;
         }
-        // Nobody runs the loop (any more): finish the close here, as its owner.
-        while (!closed) {
-            try {
-                acquire();
-            } catch (IllegalStateException racedWithRun) {
-                owner.awaitIdle(EXIT_WAIT_MILLIS);
-                continue;
-            }
-            leave();
+        // Never wait on a loop's thread: two loops closing each other would deadlock.
+        if (wait && !owner.isCurrent() && LoopOwner.current() == null) {
+            warnIfStuck(owner.awaitClosed(EXIT_WAIT_MILLIS), "; the loop finishes closing when that turn ends");
         }
     }
 
-    /** The answer of a query handed to the loop: its own exception if it threw, a clear one on timeout. */
-    static <T> T await(CompletableFuture<T> f, Duration timeout, Thread loopThread) {
+    private void warnIfStuck(boolean done, String consequence) {
+        if (!done) {
+            LOG.log(Level.WARNING, "evloop: loop thread " + owner.thread() + " is still in a turn after "
+                + EXIT_WAIT_MILLIS + " ms: a handler is blocking it" + consequence);
+        }
+    }
+
+    /**
+     * The answer of a query handed to the loop, by {@code deadline} (nanoTime): its own exception
+     * if it threw, a clear one naming the caller's {@code timeout} if the loop did not answer.
+     */
+    static <T> T await(CompletableFuture<T> f, long deadline, Duration timeout, Thread loopThread) {
         try {
-            return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException) {
@@ -226,6 +231,7 @@ final class LoopCore {
             }
             throw new CompletionException(cause);
         } catch (TimeoutException e) {
+            f.cancel(false);   // a query nobody waits for any more does not run later
             throw new IllegalStateException("event loop did not answer within " + timeout.toMillis()
                 + " ms (its thread " + loopThread + " is busy or blocked)", e);
         } catch (InterruptedException e) {
@@ -234,41 +240,39 @@ final class LoopCore {
         }
     }
 
-    /** Leaves ownership; the last owner of a closing loop finishes the close first. */
+    /**
+     * Gives up ownership. If a close has started, the owner finishes it first: the decision and
+     * the release happen under the owner's lock, so no close is ever left to nobody.
+     */
     void leave() {
-        try {
-            if (closing.get() && !closed) {
-                finishClose();
-            }
-        } finally {
-            stopRequested = closing.get();
-            owner.release();
+        while (!owner.releaseUnlessClosing()) {
+            finishClose();
         }
     }
 
-    /** Runs what was accepted, cancels the timers, releases the fds. The caller owns the loop. */
+    /** Runs what was accepted, cancels the timers, releases the fds, then marks the loop closed. */
     private void finishClose() {
-        tasksRun += tasks.runAll(dispatcher::guarded);
-        int cancelled = timers.cancelAll();
-        closed = true;
-        if (cancelled > 0) {
-            LOG.log(Level.DEBUG, "evloop: closing cancelled " + cancelled + " pending timers");
-        }
-        closeQuietly(epoll);
         try {
-            tasks.close();
-        } catch (NativeException e) {
-            LOG.log(Level.WARNING, "evloop: closing the wake-up eventfd failed", e);
+            tasksRun += tasks.runAll(dispatcher::guarded, Integer.MAX_VALUE);
+            int cancelled = timers.cancelAll();
+            if (cancelled > 0) {
+                LOG.log(Level.DEBUG, "evloop: closing cancelled " + cancelled + " pending timers");
+            }
+            closeQuietly(epoll);
+            closeQuietly(tasks);
+        } finally {
+            owner.markClosed();
         }
     }
 
-    static void closeQuietly(Epoll ep) {
+    /** Closes one of the loop's own fds (its epoll fd, its eventfd), logging rather than throwing. */
+    static void closeQuietly(AutoCloseable fd) {
         try {
-            if (ep != null) {
-                ep.close();
+            if (fd != null) {
+                fd.close();
             }
-        } catch (NativeException e) {
-            LOG.log(Level.WARNING, "evloop: closing the epoll fd failed", e);
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "evloop: closing " + fd + " failed", e);
         }
     }
 }

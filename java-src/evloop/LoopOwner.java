@@ -1,21 +1,40 @@
 package evloop;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Which thread runs the loop right now. A thread becomes the owner when it enters
- * {@code run()} or {@code runOnce()} and stops being it when it leaves, so a REPL can step the
- * loop from whatever thread evaluates the form, while two threads can never turn it at once.
- * It also knows, per thread, which loop (if any) that thread is running, so that blocking calls
- * made from one loop's thread on another loop (closing a server, say) can refuse to wait and
- * cannot deadlock two loops that close each other.
+ * Who owns the loop, and where it is in its life, as one state under one monitor: which thread
+ * owns it (the one inside {@code run()} or {@code runOnce()}, or briefly one running a query for
+ * {@code call()}), whether that owner is serving (inside {@code run()}, so queued tasks get run),
+ * and whether the loop is closing or closed. Deciding who finishes a close, and taking or giving
+ * up ownership, happen under the same lock, so there is no moment when a close can be started
+ * and then finished by nobody, or a closed loop can be taken again.
+ *
+ * <p>It also knows, per thread, which loop that thread is running (saved and restored around
+ * each ownership, so a loop thread that briefly uses another, idle loop stays a loop thread):
+ * blocking calls made from a loop's thread on another loop check it and refuse to wait.
  */
 final class LoopOwner {
     private static final ThreadLocal<EventLoop> RUNNING_HERE = new ThreadLocal<>();
 
-    private final AtomicReference<Thread> owner = new AtomicReference<>();
-    /** True while the owner is inside a turn (loop thread only). */
+    /** How a close begins, as decided by {@link #startClosing}. */
+    enum CloseStart {
+        /** Another close came first. */
+        ALREADY,
+        /** Some thread owns the loop; it finishes the close when it lets go. */
+        OWNER_FINISHES,
+        /** Nobody owned the loop: the calling thread owns it now and finishes the close. */
+        CALLER_FINISHES
+    }
+
+    // Written under the monitor; volatile so that the hot-path reads take no lock.
+    private volatile Thread owner;
+    private volatile boolean serving;
+    private volatile boolean closing;
+    private volatile boolean closed;
+    /** The owner thread's RUNNING_HERE before it took the loop. Owner thread only. */
+    private EventLoop previous;
+    /** True while the owner is inside a turn. Owner thread only. */
     private boolean inTurn;
 
     /** The loop the calling thread is running, or null. */
@@ -24,15 +43,27 @@ final class LoopOwner {
     }
 
     boolean isCurrent() {
-        return owner.get() == Thread.currentThread();
+        return owner == Thread.currentThread();
     }
 
     Thread thread() {
-        return owner.get();
+        return owner;
     }
 
     boolean isRunning() {
-        return owner.get() != null;
+        return owner != null;
+    }
+
+    boolean isServing() {
+        return serving;
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     boolean inTurn() {
@@ -47,28 +78,97 @@ final class LoopOwner {
         inTurn = false;
     }
 
+    /** Takes the loop for the calling thread; false if another thread has it. Throws once closed. */
+    synchronized boolean tryAcquire(EventLoop loop) {
+        if (closed) {
+            throw new IllegalStateException("event loop is closed");
+        }
+        if (owner != null) {
+            return false;
+        }
+        take(loop);
+        return true;
+    }
+
     void acquire(EventLoop loop) {
-        Thread me = Thread.currentThread();
-        if (!owner.compareAndSet(null, me)) {
-            Thread other = owner.get();
-            throw new IllegalStateException(other == me
+        if (!tryAcquire(loop)) {
+            Thread other = owner;
+            throw new IllegalStateException(other == Thread.currentThread()
                 ? "a turn is already running on this thread (a handler cannot run the loop)"
                 : "event loop is being run by thread " + (other == null ? "?" : other.getName()));
         }
+    }
+
+    private void take(EventLoop loop) {
+        owner = Thread.currentThread();
+        previous = RUNNING_HERE.get();
         RUNNING_HERE.set(loop);
     }
 
-    synchronized void release() {
-        RUNNING_HERE.remove();
-        inTurn = false;
-        owner.set(null);
+    /** Marks the owner as inside run() (tasks handed to the loop get run) or not. */
+    synchronized void serving(boolean on) {
+        serving = on;
         notifyAll();
     }
 
-    /** Waits up to {@code millis} until no thread runs the loop; false if it still runs (or on interrupt, which stays set). */
+    /**
+     * Gives up ownership, unless a close has started and is not finished: then it returns
+     * false, and the owner must finish the close first and call this again.
+     */
+    synchronized boolean releaseUnlessClosing() {
+        if (closing && !closed) {
+            return false;
+        }
+        if (previous == null) {
+            RUNNING_HERE.remove();
+        } else {
+            RUNNING_HERE.set(previous);
+        }
+        previous = null;
+        inTurn = false;
+        serving = false;
+        owner = null;
+        notifyAll();
+        return true;
+    }
+
+    /** Starts a close; with nobody owning the loop, the caller owns it from here on and finishes it. */
+    synchronized CloseStart startClosing(EventLoop loop) {
+        if (closing) {
+            return CloseStart.ALREADY;
+        }
+        closing = true;
+        if (owner != null) {
+            return CloseStart.OWNER_FINISHES;
+        }
+        take(loop);
+        return CloseStart.CALLER_FINISHES;
+    }
+
+    /** The close is finished: nothing can take the loop again. Owner only. */
+    synchronized void markClosed() {
+        closed = true;
+        notifyAll();
+    }
+
+    /** Waits up to {@code millis} until the loop is closed; false on timeout or interrupt (which stays set). */
+    synchronized boolean awaitClosed(long millis) {
+        return awaitUntil(millis, () -> closed);
+    }
+
+    /** Waits up to {@code millis} until nobody owns the loop, or its owner serves tasks. */
+    synchronized boolean awaitIdleOrServing(long millis) {
+        return awaitUntil(millis, () -> owner == null || serving);
+    }
+
+    /** Waits up to {@code millis} until nobody owns the loop. */
     synchronized boolean awaitIdle(long millis) {
+        return awaitUntil(millis, () -> owner == null);
+    }
+
+    private boolean awaitUntil(long millis, java.util.function.BooleanSupplier done) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (owner.get() != null) {
+        while (!done.getAsBoolean()) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
@@ -85,7 +185,7 @@ final class LoopOwner {
 
     /** Throws unless the caller owns the loop or nobody does. */
     void check() {
-        Thread o = owner.get();
+        Thread o = owner;
         if (o != null && o != Thread.currentThread()) {
             throw new IllegalStateException("loop-thread-only call from " + Thread.currentThread().getName()
                 + " while " + o.getName() + " runs the loop; use execute()");

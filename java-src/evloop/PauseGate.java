@@ -5,7 +5,7 @@ package evloop;
  * does not poll its fds or fire its timers (connections stay open; the kernel buffers what
  * arrives), but it still runs the tasks handed to {@link EventLoop#execute}, so it keeps
  * answering questions, and a task may turn it exactly once with {@link EventLoop#runOnce(int)}:
- * that is how a REPL pauses and steps a live loop ({@code evloop.tools.LoopControl}). Set one
+ * that is how a REPL pauses and steps a live loop (the REPL tools do exactly this). Set one
  * with {@link EventLoop#setPauseGate}; after changing its answer, wake the loop
  * ({@link EventLoop#wakeup()}). A loop that is closing is never held.
  */

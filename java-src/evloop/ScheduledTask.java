@@ -28,6 +28,10 @@ public final class ScheduledTask implements Comparable<ScheduledTask> {
         }
     }
 
+    /** System.nanoTime() when this class loaded: deadlines count from here, so they stay positive. */
+    private static final long EPOCH = System.nanoTime();
+
+    /** Nanoseconds since {@link #EPOCH}, never negative: what deadlines are compared on. */
     final long deadline;
     final long sequence;
     final Runnable task;
@@ -83,10 +87,26 @@ public final class ScheduledTask implements Comparable<ScheduledTask> {
         return STATE.compareAndSet(this, SCHEDULED, CANCELLED);
     }
 
+    /**
+     * The deadline of a timer due {@code delayNanos} after {@code nanoTime}, on this class's
+     * clock. It saturates: a delay of "forever" (Long.MAX_VALUE nanoseconds) is the latest
+     * deadline, never one that wraps around to before everything else.
+     */
+    static long deadline(long nanoTime, long delayNanos) {
+        long now = since(nanoTime);
+        long d = Math.max(0, delayNanos);
+        return d > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + d;
+    }
+
+    /** {@code nanoTime} on this class's clock. */
+    static long since(long nanoTime) {
+        return Math.max(0, nanoTime - EPOCH);
+    }
+
     /** Earlier deadlines first; equal deadlines in the order they were scheduled. */
     @Override
     public int compareTo(ScheduledTask o) {
-        int c = Long.compare(deadline - o.deadline, 0);
+        int c = Long.compare(deadline, o.deadline);
         return c != 0 ? c : Long.compare(sequence, o.sequence);
     }
 

@@ -23,6 +23,8 @@ import java.util.function.Consumer;
  * cannot take it back, the drain already ran it. Either way the task ran or its submitter knows.
  */
 final class TaskQueue implements AutoCloseable {
+    private static final int PER_TURN = 1024;
+
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final AtomicLong wakeups = new AtomicLong();
@@ -78,10 +80,6 @@ final class TaskQueue implements AutoCloseable {
         shuttingDown = true;
     }
 
-    boolean isShuttingDown() {
-        return shuttingDown;
-    }
-
     void wake() {
         if (wakePending.compareAndSet(false, true)) {
             wakeups.incrementAndGet();
@@ -105,25 +103,24 @@ final class TaskQueue implements AutoCloseable {
         wakePending.set(false);
     }
 
-    /** Runs the tasks queued before this call; later ones wait for the next turn. Returns how many ran. */
+    /**
+     * Runs up to {@value #PER_TURN} queued tasks, so that tasks queueing tasks cannot starve the
+     * fds; what is left waits for the next turn, which then does not block. Returns how many ran.
+     */
     int runQueued(Consumer<Runnable> runner) {
-        int ran = 0;
-        for (int budget = tasks.size(); budget > 0; budget--) {
-            Runnable r = tasks.poll();
-            if (r == null) {
-                break;
-            }
-            ran++;
-            runner.accept(r);
-        }
-        return ran;
+        return runAll(runner, PER_TURN);
     }
 
-    /** Runs tasks until the queue is empty, including those that running tasks queue. */
-    int runAll(Consumer<Runnable> runner) {
+    /** How many tasks wait now; O(n), for stop() only, never per turn. */
+    int queued() {
+        return tasks.size();
+    }
+
+    /** Runs tasks until the queue is empty (including what running tasks queue) or {@code limit} ran. */
+    int runAll(Consumer<Runnable> runner, int limit) {
         int ran = 0;
         Runnable r;
-        while ((r = tasks.poll()) != null) {
+        while (ran < limit && (r = tasks.poll()) != null) {
             ran++;
             runner.accept(r);
         }

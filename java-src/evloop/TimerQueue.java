@@ -40,6 +40,11 @@ final class TimerQueue {
         }
     }
 
+    /** Takes back a timer another thread is still handing in; false if the loop already has it. */
+    boolean takeBack(ScheduledTask t) {
+        return added.remove(t);
+    }
+
     /** Called by {@link ScheduledTask#cancel()} on the thread that cancelled it. */
     void cancelled(ScheduledTask t) {
         if (owner.isCurrent()) {
@@ -65,23 +70,24 @@ final class TimerQueue {
      * Milliseconds until the next deadline, rounded up so a timer due in 0.3 ms waits 1 ms
      * rather than spinning through zero-timeout waits; -1 when there is none.
      */
-    int millisUntilNext(long now) {
+    int millisUntilNext(long nanoTime) {
         drainInboxes();
         if (size == 0) {
             return -1;
         }
-        long nanos = heap[0].deadline - now;
+        long nanos = heap[0].deadline - ScheduledTask.since(nanoTime);
         if (nanos <= 0) {
             return 0;
         }
         return (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
     }
 
-    /** Runs every timer due at {@code now} through {@code runner}; returns how many ran. */
-    int runDue(long now, Consumer<Runnable> runner) {
+    /** Runs every timer due at {@code nanoTime} through {@code runner}; returns how many ran. */
+    int runDue(long nanoTime, Consumer<Runnable> runner) {
         drainInboxes();
+        long now = ScheduledTask.since(nanoTime);
         int fired = 0;
-        while (size > 0 && heap[0].deadline - now <= 0) {
+        while (size > 0 && heap[0].deadline <= now) {
             ScheduledTask t = heap[0];
             remove(t);
             if (t.start()) {

@@ -39,6 +39,22 @@ class EngineBoundaryTest {
     }
 
     @Test
+    void theEngineNamesNoOtherEvloopPackageEvenFullyQualified() throws IOException {
+        List<String> bad = new ArrayList<>();
+        try (Stream<Path> files = Files.list(Path.of("java-src/evloop"))) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".java"))::iterator) {
+                String text = Files.readString(f);
+                for (String pkg : new String[] {"evloop.tools.", "evloop.tcp.", "evloop.net."}) {
+                    if (text.contains(pkg)) {
+                        bad.add(f.getFileName() + " names " + pkg);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), bad);
+    }
+
+    @Test
     void theToolsUseOnlyTheEnginesPublicFace() throws IOException {
         List<String> found = imports(Path.of("java-src/evloop/tools"), true);
         assertTrue(found.stream().noneMatch(i -> i.contains(" evloop.sys.") || i.contains(" evloop.tcp.")), found.toString());

@@ -67,6 +67,39 @@ public final class Fd implements AutoCloseable {
     }
 
     /**
+     * Takes the fd out of {@code loop}'s tables, then closes it: the way an owner lets go of a
+     * registered fd. The removal is skipped where it cannot or need not happen: the loop is
+     * closed (its tables with it), or another thread runs it (the owner closing from outside,
+     * when the loop cannot answer); the kernel drops a closed fd from epoll either way, and the
+     * tables take a reused number as a new registration.
+     *
+     * @param loop the loop it is registered with
+     */
+    public void closeOn(evloop.EventLoop loop) {
+        try {
+            if (!loop.isClosed() && (loop.inLoop() || !loop.isRunning())) {
+                loop.remove(number);
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            // The loop closed or got an owner between the checks: as above.
+        } finally {
+            close();
+        }
+    }
+
+    /**
+     * Sends from {@code buf} at its position on a socket, with MSG_NOSIGNAL (a vanished peer is
+     * EPIPE, never SIGPIPE); returns the bytes sent or {@link Net#WOULD_BLOCK}.
+     *
+     * @param buf a direct buffer
+     * @return bytes sent or {@link Net#WOULD_BLOCK}
+     * @throws IOException naming the call and errno
+     */
+    public int send(ByteBuffer buf) throws IOException {
+        return Native.get().send(number, buf);
+    }
+
+    /**
      * Closes the fd the first time it is called and does nothing after that. Never retried,
      * not even on EINTR: Linux has released the number by then, and a retry could close a
      * number that another thread has just been given. Failures are ignored for the same reason:

@@ -41,43 +41,25 @@ public final class Errno {
 
     private Errno() {}
 
-    /** The symbolic name of {@code errno}, e.g. {@code "EBADF"}, or {@code "E<n>"} for one this class does not know. */
-    public static String name(int errno) {
-        switch (errno) {
-            case EPERM: return "EPERM";
-            case ENOENT: return "ENOENT";
-            case EINTR: return "EINTR";
-            case EBADF: return "EBADF";
-            case EAGAIN: return "EAGAIN";
-            case ENOMEM: return "ENOMEM";
-            case EACCES: return "EACCES";
-            case EEXIST: return "EEXIST";
-            case EINVAL: return "EINVAL";
-            case ENFILE: return "ENFILE";
-            case EMFILE: return "EMFILE";
-            case EPIPE: return "EPIPE";
-            case ENONET: return "ENONET";
-            case EPROTO: return "EPROTO";
-            case ENOTSOCK: return "ENOTSOCK";
-            case ENOPROTOOPT: return "ENOPROTOOPT";
-            case EOPNOTSUPP: return "EOPNOTSUPP";
-            case EAFNOSUPPORT: return "EAFNOSUPPORT";
-            case EADDRINUSE: return "EADDRINUSE";
-            case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-            case ENETDOWN: return "ENETDOWN";
-            case ENETUNREACH: return "ENETUNREACH";
-            case ECONNABORTED: return "ECONNABORTED";
-            case ECONNRESET: return "ECONNRESET";
-            case ENOBUFS: return "ENOBUFS";
-            case EISCONN: return "EISCONN";
-            case ENOTCONN: return "ENOTCONN";
-            case ETIMEDOUT: return "ETIMEDOUT";
-            case ECONNREFUSED: return "ECONNREFUSED";
-            case EHOSTDOWN: return "EHOSTDOWN";
-            case EHOSTUNREACH: return "EHOSTUNREACH";
-            case EALREADY: return "EALREADY";
-            case EINPROGRESS: return "EINPROGRESS";
-            default: return "E" + errno;
+    /** Name by number, read off the constants above once, so the two cannot disagree. */
+    private static final java.util.Map<Integer, String> NAMES = new java.util.HashMap<>();
+
+    static {
+        for (java.lang.reflect.Field f : Errno.class.getFields()) {
+            try {
+                NAMES.put(f.getInt(null), f.getName());
+            } catch (IllegalAccessException e) {
+                throw new ExceptionInInitializerError(e);
+            }
         }
+    }
+
+    /**
+     * @param errno an errno value
+     * @return its symbolic name, e.g. {@code "EBADF"}, or {@code "E<n>"} for one this class does not know
+     */
+    public static String name(int errno) {
+        String n = NAMES.get(errno);
+        return n != null ? n : "E" + errno;
     }
 }

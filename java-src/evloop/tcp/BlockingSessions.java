@@ -15,10 +15,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * loop. The code reads like a thread-per-connection server while one loop thread multiplexes
  * every socket. On JDK 17 {@link #handler} throws {@link UnsupportedOperationException}.
  *
- * <p>The lines a session has not read yet wait in its inbox, which is bounded: above
- * {@value #INBOX_HIGH} bytes the connection stops reading (the peer is held back by TCP, not by
- * memory here), and at {@value #INBOX_LOW} it reads again. The lines of the read in progress
- * when the bound is crossed still arrive, so the inbox can exceed the bound by one read.
+ * <p>Both directions push back. The lines a session has not read yet wait in its inbox, which
+ * is bounded: above {@value #INBOX_HIGH} bytes the connection stops reading (the peer is held
+ * back by TCP, not by memory here), and at {@value #INBOX_LOW} it reads again; the lines of the
+ * read in progress when the bound is crossed still arrive, so the inbox can exceed the bound by
+ * one read. Pausing and resuming are decided on the loop thread only, from the inbox as it is
+ * then, so a late resume can never undo a newer pause. And {@link LineChannel#write} parks the
+ * session while the connection's output is above its high watermark.
  */
 public final class BlockingSessions {
     /** A connection's body, run on its own virtual thread; the connection closes when it returns. */
@@ -95,8 +98,15 @@ public final class BlockingSessions {
             }
 
             @Override
+            public void onWritabilityChanged(Connection conn, boolean writable) {
+                ((LineChannel) conn.attachment()).writable(writable);
+            }
+
+            @Override
             public void onDisconnect(Connection conn, DisconnectCause cause) {
-                ((LineChannel) conn.attachment()).inbox.add(EOF);
+                if (conn.attachment() instanceof LineChannel ch) {   // null if onConnect never ran
+                    ch.closed();
+                }
             }
         };
     }
@@ -107,7 +117,13 @@ public final class BlockingSessions {
         final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
         /** Bytes of the lines in the inbox: what the bound applies to. */
         private final AtomicLong queued = new AtomicLong();
-        private final AtomicBoolean paused = new AtomicBoolean();
+        /** Reading paused for the inbox; loop thread only. */
+        private boolean paused;
+        /** A resume check is queued on the loop; set by the session, cleared by the check. */
+        private final AtomicBoolean resumeAsked = new AtomicBoolean();
+        private final Object writeLock = new Object();
+        private volatile boolean writable = true;
+        private volatile boolean open = true;
         private boolean eof;
 
         LineChannel(Connection conn) {
@@ -117,9 +133,32 @@ public final class BlockingSessions {
         /** A line from the loop thread: queue it, and stop reading if the session falls behind. */
         void arrived(byte[] line) {
             inbox.add(line);
-            if (queued.addAndGet(line.length) > INBOX_HIGH && paused.compareAndSet(false, true)) {
+            if (queued.addAndGet(line.length) > INBOX_HIGH && !paused) {
+                paused = true;
                 conn.pauseReading();
             }
+        }
+
+        /** On the loop thread: resume if the inbox is still low now (it may have filled again). */
+        private void resumeIfLow() {
+            resumeAsked.set(false);
+            if (paused && queued.get() <= INBOX_LOW) {
+                paused = false;
+                conn.resumeReading();
+            }
+        }
+
+        void writable(boolean on) {
+            synchronized (writeLock) {
+                writable = on;
+                writeLock.notifyAll();
+            }
+        }
+
+        void closed() {
+            open = false;
+            inbox.add(EOF);
+            writable(true);
         }
 
         /** @return the connection */
@@ -146,8 +185,12 @@ public final class BlockingSessions {
                 return null;
             }
             byte[] line = (byte[]) o;
-            if (queued.addAndGet(-line.length) <= INBOX_LOW && paused.compareAndSet(true, false)) {
-                conn.resumeReading();
+            if (queued.addAndGet(-line.length) <= INBOX_LOW && resumeAsked.compareAndSet(false, true)) {
+                try {
+                    conn.loop().execute(this::resumeIfLow);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // The loop is closing: nothing left to resume.
+                }
             }
             return line;
         }
@@ -162,19 +205,31 @@ public final class BlockingSessions {
         }
 
         /**
+         * Sends {@code bytes}, then parks while the connection's output is above its high
+         * watermark, so a session writing to a slow peer is held back instead of queueing
+         * without bound.
+         *
          * @param bytes sent on the connection
          * @return false once the connection is closing
+         * @throws InterruptedException if the session's thread is interrupted while parked
          */
-        public boolean write(byte[] bytes) {
-            return conn.send(bytes);
+        public boolean write(byte[] bytes) throws InterruptedException {
+            boolean sent = conn.send(bytes);
+            synchronized (writeLock) {
+                while (!writable && open) {
+                    writeLock.wait();
+                }
+            }
+            return sent;
         }
 
         /**
-         * @param text sent as UTF-8
+         * @param text sent as UTF-8, as {@link #write(byte[])}
          * @return false once the connection is closing
+         * @throws InterruptedException if the session's thread is interrupted while parked
          */
-        public boolean write(String text) {
-            return conn.send(text.getBytes(StandardCharsets.UTF_8));
+        public boolean write(String text) throws InterruptedException {
+            return write(text.getBytes(StandardCharsets.UTF_8));
         }
     }
 }

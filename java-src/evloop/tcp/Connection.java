@@ -369,6 +369,11 @@ public final class Connection implements Sender {
         finish(cause);
     }
 
+    /** Closes at once without a reset (FIN), dropping queued output: for a loop that can no longer flush. */
+    void closeNow(DisconnectCause cause) {
+        finish(cause);
+    }
+
     /** The one way out: leaves the tables, closes the fd (once), and tells the handler why. */
     private void finish(DisconnectCause cause) {
         if (state == State.CLOSED) {
@@ -383,11 +388,8 @@ public final class Connection implements Sender {
             timeouts.cancel();
         }
         try {
-            if (!loop.isClosed()) {
-                loop.remove(fd.fd());
-            }
+            fd.closeOn(loop);
         } finally {
-            fd.close();
             out.release();
             in.clear();
             shard.connectionClosed(this, cause);

@@ -59,9 +59,12 @@ final class Inbound implements FdHandler {
             buf.clear();
             partial.restoreInto(buf);
             int start = buf.position();
+            // At most one read's worth past a partial frame: a batch stays small (fair to the
+            // other connections), and so does what one batch can push past a reader's bound.
+            int want = Math.min(buf.capacity() - start, LoopResources.READ_SIZE);
             long n;
             try {
-                n = Native.get().read(fd, rb.address + start, buf.capacity() - start);
+                n = Native.get().read(fd, rb.address + start, want);
             } catch (NativeException e) {
                 conn.ioFailed(e);
                 return;
@@ -93,7 +96,7 @@ final class Inbound implements FdHandler {
             }
             partial.keep(buf, conn.isOpen());
             conn.out.flush(fd);
-            if (n < buf.capacity() - start) {
+            if (n < want) {
                 break;
             }
         }

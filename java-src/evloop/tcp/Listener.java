@@ -70,7 +70,9 @@ final class Listener implements FdHandler {
     }
 
     void start() {
-        loop.onReadable(fd.fd(), this);
+        if (!closed) {
+            loop.onReadable(fd.fd(), this);
+        }
     }
 
     @Override
@@ -146,8 +148,15 @@ final class Listener implements FdHandler {
 
     private void retry() {
         paused = false;
-        if (!closed) {
+        if (closed) {
+            return;
+        }
+        try {
             loop.onReadable(fd.fd(), this);
+        } catch (RuntimeException stillShort) {
+            // epoll_ctl itself can fail for want of memory (ENOMEM, ENOSPC): pause again
+            // rather than stay deaf.
+            pause(stillShort.getClass().getSimpleName());
         }
     }
 
@@ -200,12 +209,14 @@ final class Listener implements FdHandler {
             }
             return bound;
         } catch (NativeException | RuntimeException e) {
-            // Listeners opened so far, and connections they may already have accepted.
+            // Listeners opened so far, and connections they may already have accepted: closed
+            // even where the loop cannot run the shutdown (closed, or blocked by a handler).
             for (Shard s : shards) {
-                s.loop.call(() -> {
-                    s.shutdown(true);
-                    return null;
-                });
+                try {
+                    s.shutdownAnywhere();
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
             }
             throw e;
         }
@@ -223,16 +234,21 @@ final class Listener implements FdHandler {
     void close() {
         if (!closed) {
             closed = true;
-            try {
-                if (!loop.isClosed()) {
-                    loop.remove(fd.fd());
-                }
-            } finally {
-                fd.close();
-                if (file != null) {
-                    file.remove();
-                }
-            }
+            fd.closeOn(loop);
+            removeFile();
+        }
+    }
+
+    /** Closes the fd from any thread, for a loop that will never run the close: closed or blocked. */
+    void closeFd() {
+        closed = true;
+        fd.close();
+        removeFile();
+    }
+
+    private void removeFile() {
+        if (file != null) {
+            file.remove();
         }
     }
 }

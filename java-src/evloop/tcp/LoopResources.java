@@ -15,7 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LoopResources {
     private static final Map<EventLoop, LoopResources> ALL = new WeakHashMap<>();
     /** Room for one read after the longest partial frame. */
-    private static final int READ_SIZE = 64 * 1024;
+    static final int READ_SIZE = 64 * 1024;
 
     final OutputQueue.Pool pool = new OutputQueue.Pool(32 * 1024, 256);
     /** Every server's and client's share of this loop, so the loop's connections can be listed. */

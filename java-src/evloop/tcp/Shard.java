@@ -161,6 +161,41 @@ final class Shard {
         checkDrained();
     }
 
+    /**
+     * Shuts down at once from a thread that is not the loop's: through call() if the loop
+     * answers; directly if it is closed (nobody runs it, and it never closes what it did not
+     * open); and if it is blocked by a handler, as a task it runs once the handler returns (or
+     * in its final drain), with the listener's fd closed now so the port is free.
+     */
+    void shutdownAnywhere() {
+        if (!loop.isClosed()) {
+            try {
+                loop.call(() -> {
+                    shutdown(true);
+                    return null;
+                });
+                return;
+            } catch (RejectedExecutionException | IllegalStateException notAnswering) {
+                if (!loop.isClosed()) {
+                    if (listener != null) {
+                        listener.closeFd();
+                    }
+                    if (onLoop(() -> shutdown(true))) {
+                        return;
+                    }
+                }
+            }
+        }
+        closing = true;
+        if (listener != null) {
+            listener.closeFd();
+        }
+        for (Connection c : new ArrayList<>(connections)) {
+            c.closeNow(DisconnectCause.SERVER_STOP);
+        }
+        drained.complete(null);
+    }
+
     /** Runs {@code r} now on this loop's thread, or hands it to the loop; false once the loop is closed. */
     boolean onLoop(Runnable r) {
         if (loop.inLoop()) {

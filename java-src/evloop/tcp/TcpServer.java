@@ -11,6 +11,7 @@ import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.time.Duration;
@@ -67,6 +68,8 @@ public final class TcpServer implements Closeable {
     private final EventLoopGroup ownedGroup;
     /** Where it listens: an InetSocketAddress, or a UnixAddress. */
     private final SocketAddress address;
+    /** REUSE_PORT: every loop accepts its own connections, so none are handed off. */
+    private final boolean listenerPerLoop;
     private final AtomicReference<Status> status = new AtomicReference<>(Status.RUNNING);
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
@@ -74,6 +77,7 @@ public final class TcpServer implements Closeable {
             throws NativeException {
         this.ownedGroup = owned;
         this.endpoint = new Endpoint(cfg, cfg.maxClients, handler, this, null);
+        this.listenerPerLoop = cfg.balance == Balance.REUSE_PORT && loops.size() > 1;
         this.shards = new Shard[loops.size()];
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new Shard(endpoint, loops.get(i));
@@ -209,23 +213,28 @@ public final class TcpServer implements Closeable {
             return out;
         }
         for (Shard s : shards) {
-            if (s.loop.isClosed()) {
-                continue;
+            try {
+                out.addAll(s.loop.call(() -> {
+                    List<T> part = new ArrayList<>();
+                    for (Connection c : s.connections()) {
+                        part.add(f.apply(c));
+                    }
+                    return part;
+                }));
+            } catch (RejectedExecutionException | IllegalStateException closing) {
+                // That loop is closing or closed: its connections are going, none to show.
             }
-            out.addAll(s.loop.call(() -> {
-                List<T> part = new ArrayList<>();
-                for (Connection c : s.connections()) {
-                    part.add(f.apply(c));
-                }
-                return part;
-            }));
         }
         return out;
     }
 
     // ---- called by shards, on their loop threads -----------------------------------------
 
+    /** The shard a connection accepted on {@code accepting} goes to: itself with a listener per loop. */
     Shard leastLoaded(Shard accepting) {
+        if (listenerPerLoop) {
+            return accepting;
+        }
         Shard best = accepting;
         for (Shard s : shards) {
             if (s.load.get() < best.load.get()) {
@@ -272,9 +281,9 @@ public final class TcpServer implements Closeable {
      * @return completes when everything is released
      */
     public CompletableFuture<Void> closeAsync(Duration grace) {
-        ServerConfig.checkDuration("grace", grace);
+        long graceNanos = ServerConfig.checkDuration("grace", grace).toNanos();
         if (status.compareAndSet(Status.RUNNING, Status.STOPPING)) {
-            endpoint.closeTimeoutNanos = grace.toNanos();
+            endpoint.closeTimeoutNanos = graceNanos;
             closeListeners();
             // A thread of its own does the waiting, so no loop thread ever waits for a loop.
             Thread t = new Thread(() -> stopAll(grace), "evloop-stop-" + address);
@@ -297,7 +306,8 @@ public final class TcpServer implements Closeable {
         }
         try {
             // stopAll's waits: grace + slack, then slack after the resets, then grace + slack for the threads.
-            f.get(2 * TimeUnit.NANOSECONDS.toMillis(endpoint.closeTimeoutNanos) + 4 * SLACK_MILLIS, TimeUnit.MILLISECONDS);
+            long grace = TimeUnit.NANOSECONDS.toMillis(endpoint.closeTimeoutNanos);
+            f.get(saturatedPlus(saturatedPlus(grace, grace), 4 * SLACK_MILLIS), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
@@ -308,7 +318,7 @@ public final class TcpServer implements Closeable {
     private void stopAll(Duration grace) {
         try {
             shutdownShards(false);
-            if (!awaitDrained(grace.toMillis() + SLACK_MILLIS)) {
+            if (!awaitDrained(saturatedPlus(grace.toMillis(), SLACK_MILLIS))) {
                 LOG.log(Level.WARNING, "server on " + address + " did not drain in time; resetting what is left");
                 shutdownShards(true);
                 awaitDrained(SLACK_MILLIS);
@@ -317,7 +327,7 @@ public final class TcpServer implements Closeable {
             LOG.log(Level.WARNING, "server on " + address + " failed while stopping", t);
         } finally {
             try {
-                if (ownedGroup != null && !ownedGroup.close(grace.plusMillis(SLACK_MILLIS))) {
+                if (ownedGroup != null && !ownedGroup.close(Duration.ofMillis(saturatedPlus(grace.toMillis(), SLACK_MILLIS)))) {
                     LOG.log(Level.WARNING, "a loop of the server on " + address + " is still blocked by a handler;"
                         + " it releases its thread and fds when the handler returns");
                 }
@@ -357,17 +367,15 @@ public final class TcpServer implements Closeable {
     /** Hands each shard its shutdown; a loop nobody runs is shut down here, as its owner. */
     private void shutdownShards(boolean now) {
         for (Shard s : shards) {
-            if (s.loop.isClosed()) {
-                s.drained.complete(null);
-            } else if (!s.loop.isRunning()) {
-                s.loop.call(() -> {
-                    s.shutdown(true);
-                    return null;
-                });
-            } else if (!s.onLoop(() -> s.shutdown(now))) {
-                s.drained.complete(null);
+            if (!s.loop.isRunning() || !s.onLoop(() -> s.shutdown(now))) {
+                s.shutdownAnywhere();
             }
         }
+    }
+
+    private static long saturatedPlus(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 
     /** Waits for every shard to drain; false if {@code millis} passed first. */

@@ -109,7 +109,9 @@ final class Watch implements LoopHook {
     private void checkStall() {
         long now = System.nanoTime();
         long started = turnStarted;
-        if (started != 0 && started != reportedTurn && now - started > stallNanos) {
+        // A loop nobody runs any more (run() returned, a REPL step ended) is not stalled: its
+        // last turn's start is simply never cleared. The next turn starts with beforeWait.
+        if (started != 0 && loop.isRunning() && started != reportedTurn && now - started > stallNanos) {
             reportedTurn = started;
             stalls++;
             Thread t = loop.thread();

@@ -1,0 +1,423 @@
+package evloop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import evloop.tools.LoopControl;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Contracts of the engine, each once broken (found by an independent review) and now held. */
+class LoopContractTest {
+
+    /**
+     * EventLoop.inject: "Loop thread, outside a turn (from a task, or while nobody runs the loop)".
+     * LoopControl.inject: "every method is safe from any thread". On a running, unpaused loop the
+     * task runs inside turn(), where inTurn is true, so inject always throws.
+     */
+    @Test
+    void injectWorksFromATaskOfARunningLoop() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            TestFds.runInBackground(loop, "loop");
+            int[] p = TestFds.pipe();
+            List<Set<Interest>> seen = new CopyOnWriteArrayList<>();
+            loop.call(() -> {
+                loop.onReadable(p[0], (fd, ev) -> seen.add(ev));
+                return null;
+            });
+            Throwable failure = null;
+            try {
+                LoopControl.of(loop).inject(List.of(new FdEvent(p[0], Set.of(Interest.IN))));
+            } catch (Throwable t) {
+                failure = t;
+            }
+            TestFds.close(p);
+            assertEquals(null, failure, "LoopControl.inject on a running loop threw: " + failure);
+            assertEquals(1, seen.size());
+        }
+    }
+
+    /**
+     * inject() refuses to run from a handler "because it would overwrite the turn being
+     * dispatched", but a handler reached through inject() itself is not "in a turn": it can
+     * inject again and overwrite the outer Ready, so later pairs of the outer batch are lost.
+     */
+    @Test
+    void aHandlerReachedThroughInjectCannotOverwriteTheOuterBatch() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            int[] a = TestFds.pipe();
+            int[] b = TestFds.pipe();
+            int[] c = TestFds.pipe();
+            List<String> seen = new CopyOnWriteArrayList<>();
+            List<Throwable> errors = new CopyOnWriteArrayList<>();
+            loop.setErrorHandler((l, fd, t) -> errors.add(t));
+            loop.onReadable(a[0], (fd, ev) -> {
+                seen.add("a");
+                loop.inject(List.of(new FdEvent(c[0], Set.of(Interest.IN))));
+            });
+            loop.onReadable(b[0], (fd, ev) -> seen.add("b"));
+            loop.onReadable(c[0], (fd, ev) -> seen.add("c"));
+            loop.inject(List.of(new FdEvent(a[0], Set.of(Interest.IN)), new FdEvent(b[0], Set.of(Interest.IN))));
+            TestFds.close(a);
+            TestFds.close(b);
+            TestFds.close(c);
+            // Either the nested inject is refused (an error reported, a and b dispatched), or the
+            // outer batch is intact: b must be dispatched.
+            assertTrue(seen.contains("b"), "the outer pair for b was dropped; seen=" + seen + " errors=" + errors);
+        }
+    }
+
+    /**
+     * LoopOwner.acquire/release set and *remove* the thread-local "loop running here". Using an
+     * idle loop B (call(), runOnce(), close()) from loop A's thread wipes A's entry, so
+     * EventLoop.current() on A's own thread answers null from then on, and every "never wait on a
+     * loop thread" decision (stop, close, TcpServer.close, EventLoopGroup.close) is wrong there.
+     */
+    @Test
+    void usingAnIdleLoopFromALoopThreadKeepsKnowingWhichLoopRunsThere() throws Exception {
+        try (EventLoop a = EventLoop.open(); EventLoop idle = EventLoop.open()) {
+            TestFds.runInBackground(a, "loop-a");
+            EventLoop[] seen = new EventLoop[3];
+            a.call(() -> {
+                seen[0] = EventLoop.current();
+                idle.call(() -> null);          // or idle.runOnce(0), idle.close(), idle.fds()
+                seen[1] = EventLoop.current();
+                return null;
+            });
+            seen[2] = a.call(EventLoop::current);
+            assertSame(a, seen[0], "before");
+            assertSame(a, seen[1], "after using an idle loop from a's thread, EventLoop.current() = " + seen[1]);
+            assertSame(a, seen[2], "in a later task on a's thread, EventLoop.current() = " + seen[2]);
+        }
+    }
+
+    /** Consequence: stop() of another (busy) loop, from a loop thread, now blocks that loop thread for 10 s. */
+    @Test
+    void stopOfABusyLoopFromALoopThreadNeverWaits() throws Exception {
+        try (EventLoop a = EventLoop.open(); EventLoop busy = EventLoop.open(); EventLoop idle = EventLoop.open()) {
+            TestFds.runInBackground(a, "loop-a");
+            TestFds.runInBackground(busy, "loop-busy");
+            CountDownLatch release = new CountDownLatch(1);
+            busy.execute(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            long ms = a.call(() -> {
+                idle.close();                   // an idle helper loop closed from a's thread
+                long t0 = System.nanoTime();
+                busy.stop();                    // documented: never waits from a loop's thread
+                return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            }, java.time.Duration.ofSeconds(30));
+            release.countDown();
+            assertTrue(ms < 1000, "loop a's thread was blocked in stop() for " + ms + " ms");
+        }
+    }
+
+    /**
+     * schedule() checks `closed` and then adds to the inbox; finishClose cancels what is in the
+     * inbox and then sets closed. A timer added in between is accepted (no exception) but is
+     * neither run nor cancelled: isDone() stays false forever.
+     */
+    @Test
+    void aTimerRacingCloseIsRefusedOrCancelledNeverLeftDangling() throws Exception {
+        int orphans = 0;
+        int rounds = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);   // the races showed within ~200 rounds
+        while (orphans == 0 && System.nanoTime() < deadline) {
+            rounds++;
+            EventLoop loop = EventLoop.open();
+            TestFds.runInBackground(loop, "loop");
+            ConcurrentLinkedQueue<ScheduledTask> accepted = new ConcurrentLinkedQueue<>();
+            AtomicBoolean go = new AtomicBoolean();
+            List<Thread> producers = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                Thread p = new Thread(() -> {
+                    while (!go.get()) {
+                        Thread.onSpinWait();
+                    }
+                    try {
+                        while (true) {
+                            accepted.add(loop.schedule(1, TimeUnit.HOURS, () -> {}));
+                        }
+                    } catch (RejectedExecutionException closed) {
+                        // done
+                    }
+                });
+                p.start();
+                producers.add(p);
+            }
+            go.set(true);
+            Thread.sleep(2);
+            loop.close();
+            for (Thread p : producers) {
+                p.join(10_000);
+            }
+            for (ScheduledTask t : accepted) {
+                if (!t.isDone()) {
+                    orphans++;
+                }
+            }
+        }
+        assertEquals(0, orphans, "after " + rounds + " rounds: timers accepted by schedule() that never ran"
+            + " and were never cancelled by close()");
+    }
+
+    /**
+     * acquire() reads `closed` and then CASes the owner: a thread that read closed=false just
+     * before another owner's leave() finished the close gets the loop after it was closed, and
+     * turns it: epoll_wait on the released epoll fd (EBADF, or a reused number).
+     */
+    @Test
+    void aClosedLoopCanNeverBeTurnedAgain() throws Exception {
+        List<Throwable> bad = new CopyOnWriteArrayList<>();
+        int rounds = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);   // the races showed within ~200 rounds
+        while (bad.isEmpty() && System.nanoTime() < deadline) {
+            rounds++;
+            EventLoop loop = EventLoop.open();
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> turners = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                Thread th = new Thread(() -> {
+                    while (!stop.get()) {
+                        try {
+                            loop.runOnce(0);
+                        } catch (IllegalStateException expected) {
+                            if (loop.isClosed()) {
+                                return;
+                            }
+                        } catch (Throwable other) {
+                            bad.add(other);
+                            return;
+                        }
+                    }
+                });
+                th.start();
+                turners.add(th);
+            }
+            Thread.sleep(1);
+            loop.close();
+            stop.set(true);
+            for (Thread th : turners) {
+                th.join(10_000);
+            }
+        }
+        assertEquals(List.of(), bad, "after " + rounds + " rounds, runOnce on a closed loop");
+    }
+
+    /** Watch: turnStarted is set in afterWait and only cleared in the next beforeWait. */
+    @Test
+    void theWatchdogReportsNoStallOnALoopNobodyRuns() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            LoopControl.of(loop).watch(50, 0, null);
+            loop.runOnce(0);     // one turn from the REPL, then nobody runs the loop
+            Thread.sleep(500);
+            long stalls = LoopControl.of(loop).stalls();
+            LoopControl.of(loop).watch(0, 0, null);
+            assertEquals(0, stalls, "stall reported although no turn is running");
+        }
+    }
+
+    /** Same, after run() returned from stop(). */
+    @Test
+    void theWatchdogReportsNoStallAfterRunReturned() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            Thread t = TestFds.runInBackground(loop, "loop");
+            LoopControl.of(loop).watch(50, 0, null);
+            loop.stop();
+            t.join(5000);
+            Thread.sleep(500);
+            long stalls = LoopControl.of(loop).stalls();
+            LoopControl.of(loop).watch(0, 0, null);
+            assertEquals(0, stalls, "stall reported for a stopped loop");
+        }
+    }
+
+    /**
+     * compareTo orders by (deadline - other.deadline): with a timer at Long.MAX_VALUE ns ("never")
+     * and one already due, the difference overflows and "never" sorts first, hiding the due timer.
+     */
+    @Test
+    void aNeverTimerDoesNotHideADueOne() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            AtomicInteger ran = new AtomicInteger();
+            loop.schedule(0, TimeUnit.NANOSECONDS, ran::incrementAndGet);
+            Thread.sleep(5);
+            loop.schedule(Long.MAX_VALUE, TimeUnit.NANOSECONDS, () -> {});
+            loop.runOnce(100);
+            loop.runOnce(100);
+            assertEquals(1, ran.get(), "the due timer did not run");
+        }
+    }
+
+    /**
+     * close(false) (EventLoopGroup.close, or close() from another loop's thread) returns when it
+     * sees the loop running; leave() decides whether to finish a close *before* it releases. A
+     * close that lands between the two is finished by nobody: closing=true, closed=false, fds
+     * held, tasks accepted before the close never run, and close() again is a no-op.
+     */
+    @Test
+    void aCloseThatMeetsRunReturningIsAlwaysFinished() throws Exception {
+        int orphaned = 0;
+        int rounds = 0;
+        java.util.Random rnd = new java.util.Random();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);   // the races showed within ~200 rounds
+        while (orphaned == 0 && System.nanoTime() < deadline) {
+            rounds++;
+            EventLoop loop = EventLoop.open();
+            Thread t = TestFds.runInBackground(loop, "loop");
+            AtomicBoolean stopped = new AtomicBoolean();
+            loop.execute(() -> {
+                loop.stop();
+                stopped.set(true);
+            });
+            while (!stopped.get()) {
+                Thread.onSpinWait();
+            }
+            for (int i = rnd.nextInt(2000); i > 0; i--) {
+                Thread.onSpinWait();
+            }
+            loop.closeWithoutWaiting();
+            t.join(5000);
+            if (!loop.isClosed()) {
+                orphaned++;
+                AtomicInteger ran = new AtomicInteger();
+                boolean refused = false;
+                try {
+                    loop.execute(ran::incrementAndGet);
+                } catch (RejectedExecutionException e) {
+                    refused = true;
+                }
+                loop.close();   // a second close is a no-op
+                assertTrue(loop.isClosed(), "round " + rounds + ": loop thread ended, close() returned, yet isClosed()="
+                    + loop.isClosed() + ", running=" + loop.isRunning() + ", execute refused=" + refused);
+            }
+        }
+    }
+
+    /** A throwing writer takes the reader's entry with it; only the writer hears failed(). */
+    @Test
+    void aFailingWriterTellsTheReadersOwnerToo() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            loop.setErrorHandler((l, fd, t) -> {});
+            int[] s = evloop.sys.Native.get().socketPair();
+            List<String> told = new CopyOnWriteArrayList<>();
+            loop.onReadable(s[0], new FdHandler() {
+                @Override
+                public void handle(int fd, Set<Interest> events) {}
+
+                @Override
+                public void failed(int fd, Throwable error) {
+                    told.add("reader");
+                }
+            });
+            loop.onWritable(s[0], new FdHandler() {
+                @Override
+                public void handle(int fd, Set<Interest> events) {
+                    throw new IllegalStateException("writer bug");
+                }
+
+                @Override
+                public void failed(int fd, Throwable error) {
+                    told.add("writer");
+                }
+            });
+            loop.runOnce(100);
+            boolean readerStillRegistered = loop.fds().stream().anyMatch(i -> i.fd() == s[0]);
+            TestFds.close(s);
+            assertTrue(readerStillRegistered || told.contains("reader"),
+                "reader removed without being told; told=" + told);
+        }
+    }
+
+    /** Same race through the public EventLoopGroup.close(). */
+    @Test
+    void aGroupCloseMeetingRunReturningClosesEveryLoop() throws Exception {
+        int rounds = 0;
+        java.util.Random rnd = new java.util.Random();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);   // the races showed within ~200 rounds
+        while (System.nanoTime() < deadline) {
+            rounds++;
+            EventLoopGroup g = EventLoopGroup.start(1, "g");
+            EventLoop loop = g.loop(0);
+            AtomicBoolean stopped = new AtomicBoolean();
+            loop.execute(() -> {
+                loop.stop();
+                stopped.set(true);
+            });
+            while (!stopped.get()) {
+                Thread.onSpinWait();
+            }
+            for (int i = rnd.nextInt(2000); i > 0; i--) {
+                Thread.onSpinWait();
+            }
+            boolean ended = g.close(java.time.Duration.ofSeconds(5));
+            if (ended && !loop.isClosed()) {
+                loop.close();
+                assertTrue(loop.isClosed(), "round " + rounds + ": group.close() returned true (threads ended),"
+                    + " close() called again, yet the loop is not closed (fds held)");
+            }
+        }
+    }
+
+    /** The half-closed loop also drops tasks execute() accepted. */
+    @Test
+    void noAcceptedTaskIsDroppedWhenCloseMeetsRunReturning() throws Exception {
+        java.util.Random rnd = new java.util.Random();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);   // the races showed within ~200 rounds
+        int rounds = 0;
+        int halfClosed = 0;
+        while (System.nanoTime() < deadline) {
+            rounds++;
+            EventLoop loop = EventLoop.open();
+            Thread t = TestFds.runInBackground(loop, "loop");
+            java.util.concurrent.atomic.AtomicLong accepted = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicLong ran = new java.util.concurrent.atomic.AtomicLong();
+            AtomicBoolean stopped = new AtomicBoolean();
+            Thread producer = new Thread(() -> {
+                try {
+                    while (true) {
+                        loop.execute(ran::incrementAndGet);
+                        accepted.incrementAndGet();
+                    }
+                } catch (RejectedExecutionException done) {
+                    // closing
+                }
+            });
+            loop.execute(() -> {
+                loop.stop();
+                stopped.set(true);
+            });
+            producer.start();
+            while (!stopped.get()) {
+                Thread.onSpinWait();
+            }
+            for (int i = rnd.nextInt(300); i > 0; i--) {
+                Thread.onSpinWait();
+            }
+            loop.closeWithoutWaiting();
+            producer.join(5000);
+            t.join(5000);
+            if (!loop.isClosed()) {
+                halfClosed++;
+                assertEquals(accepted.get(), ran.get(), "round " + rounds + ": half-closed loop; accepted tasks that never ran: "
+                    + (accepted.get() - ran.get()));
+            }
+        }
+        assertEquals(0, halfClosed, rounds + " rounds with a producer: loops left half-closed (no accepted task was seen dropped)");
+    }
+}
