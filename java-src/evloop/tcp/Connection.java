@@ -16,10 +16,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * One connection, accepted by a {@link TcpServer} or opened by a {@link TcpClient}, over TCP or
  * a Unix socket: the same callbacks, framing, output queue, backpressure and timeouts either way.
- * Input is delivered frame by frame from a read buffer the loop shares ({@code Inbound}); output
- * waits in pooled direct chunks with EPOLLOUT armed only meanwhile ({@code Outbound}). The
- * connection owns its {@link Fd} and is the only one to close it; whatever goes wrong ends this
- * connection alone, and {@link TcpHandler#onDisconnect} hears why exactly once.
+ * The connection owns its {@link Fd} and is the only one to close it; whatever goes wrong ends
+ * this connection alone, and {@link TcpHandler#onDisconnect} hears why exactly once.
+ *
+ * <p>An idle connection is this object and its {@code Fd}, nothing more (a c10k crowd is
+ * mostly idle): the read and write paths are the loop's {@code Reader} and {@code Writer},
+ * shared by every connection on it and registered as their table entries; a partial frame,
+ * an output queue and timeouts are allocated only when the connection needs them.
  *
  * <p>{@link #send}, {@link #close}, {@link #abort}, {@link #pauseReading}, {@link #resumeReading}
  * and {@link #setTimeouts} are safe from any thread: off the loop thread they are handed to it
@@ -28,12 +31,12 @@ import java.util.concurrent.TimeUnit;
 public final class Connection implements Sender {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
 
-    enum State { OPEN, CLOSING, CLOSED }
+    static final byte OPEN = 0;
+    static final byte CLOSING = 1;
+    static final byte CLOSED = 2;
 
-    private final Shard shard;
-    private final Endpoint endpoint;
-    private final EventLoop loop;
-    private final Fd fd;
+    final Shard shard;
+    final Fd fd;
     /** The number fd had: this connection's name in logs and maps, even after the fd is closed. */
     private final int number;
     private final boolean outbound;
@@ -41,31 +44,37 @@ public final class Connection implements Sender {
     private SocketAddress peer;
     private final int peerIpv4;
     private final int peerPort;
-    final Inbound in;
-    final Outbound out;
-    /** Null unless a timeout is set: most connections carry none. */
-    Timeouts timeouts;
-    private PeerCredentials credentials;
-
-    private State state = State.OPEN;
-    private DisconnectCause closeCause;
-    private ScheduledTask closeTimer;
-    private boolean readerArmed;
-    private boolean readingPaused;
     private volatile Object attachment;
+
+    // Loop-thread state, read and written by the loop's Reader and Writer.
+    byte state = OPEN;
+    boolean readerArmed;
+    boolean readingPaused;
+    boolean writerArmed;
+    boolean backedUp;
+    long bytesIn;
+    long bytesOut;
+    long framesIn;
+    /** An incomplete frame kept between reads; null when there is none (most of the time). */
+    byte[] partial;
+    int partialLength;
+    /** Output waiting for the socket; created the first time output has to wait. */
+    OutputQueue out;
+    /** Null unless a timeout is set. */
+    Timeouts timeouts;
+    /** While closing with output queued: why, and the timer that resets it if the flush takes too long. */
+    private Closing closing;
+
+    record Closing(DisconnectCause cause, ScheduledTask timer) {}
 
     Connection(Shard shard, Fd fd, boolean outbound, int ipv4, int port, SocketAddress peer) {
         this.shard = shard;
-        this.endpoint = shard.endpoint;
-        this.loop = shard.loop;
         this.fd = fd;
         this.number = fd.fd();
         this.outbound = outbound;
         this.peerIpv4 = ipv4;
         this.peerPort = port;
         this.peer = peer;
-        this.in = new Inbound(this, shard);
-        this.out = new Outbound(this, shard);
     }
 
     /**
@@ -93,35 +102,30 @@ public final class Connection implements Sender {
 
     /** @return the server that accepted this connection, or null for a client's */
     public TcpServer server() {
-        return endpoint.server;
+        return shard.endpoint.server;
     }
 
     /** @return the client that opened this connection, or null for a server's */
     public TcpClient client() {
-        return endpoint.client;
+        return shard.endpoint.client;
     }
 
     /** @return the loop this connection lives on */
     public EventLoop loop() {
-        return loop;
+        return shard.loop;
     }
 
-    /**
-     * @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP
-     *     or once closed
-     */
+    /** @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP or once closed */
     public PeerCredentials peerCredentials() {
-        PeerCredentials c = credentials;
-        if (c == null && peer() instanceof UnixAddress && fd.isOpen()) {
-            try {
-                int[] p = Sockets.get().peerCredentials(fd.fd());
-                c = new PeerCredentials(p[0], p[1], p[2]);
-                credentials = c;
-            } catch (NativeException e) {
-                return null;
-            }
+        if (!(peer() instanceof UnixAddress) || !fd.isOpen()) {
+            return null;
         }
-        return c;
+        try {
+            int[] p = Sockets.get().peerCredentials(fd.fd());
+            return new PeerCredentials(p[0], p[1], p[2]);
+        } catch (NativeException e) {
+            return null;
+        }
     }
 
     /** @return whatever the application keeps with this connection (a session, a parser state) */
@@ -136,12 +140,12 @@ public final class Connection implements Sender {
 
     /** @return true until the connection starts closing; racy off the loop thread, as any such flag is */
     public boolean isOpen() {
-        return state == State.OPEN;
+        return state == OPEN;
     }
 
     /** @return false while queued output is above the high watermark (and reading is paused for it) */
     public boolean isWritable() {
-        return !out.isBackedUp();
+        return !backedUp;
     }
 
     /** @return true while the application has paused reading ({@link #pauseReading()}) */
@@ -157,7 +161,7 @@ public final class Connection implements Sender {
      */
     @Override
     public boolean send(ByteBuffer data) {
-        if (loop.inLoop()) {
+        if (shard.loop.inLoop()) {
             return sendOnLoop(data);
         }
         ByteBuffer copy = ByteBuffer.allocate(data.remaining());
@@ -174,7 +178,7 @@ public final class Connection implements Sender {
     @Override
     public boolean send(byte[] data) {
         ByteBuffer wrapped = ByteBuffer.wrap(data);
-        return loop.inLoop() ? sendOnLoop(wrapped) : shard.onLoop(() -> sendOnLoop(wrapped));
+        return shard.loop.inLoop() ? sendOnLoop(wrapped) : shard.onLoop(() -> sendOnLoop(wrapped));
     }
 
     /** Stops reading, flushes queued output (within the close timeout), then closes. */
@@ -219,11 +223,11 @@ public final class Connection implements Sender {
         long r = ConnectionConfig.checkDuration("read", read).toNanos();
         long w = ConnectionConfig.checkDuration("write", write).toNanos();
         shard.onLoop(() -> {
-            if (state == State.CLOSED) {
+            if (state == CLOSED) {
                 return;
             }
             if (timeouts == null) {
-                timeouts = new Timeouts(this, loop, i, r, w);
+                timeouts = new Timeouts(this, shard.loop, i, r, w);
             } else {
                 timeouts.set(i, r, w);
             }
@@ -233,14 +237,15 @@ public final class Connection implements Sender {
     /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
     public ConnectionInfo info() {
         Timeouts t = timeouts;
-        return new ConnectionInfo(number, peer(), outbound, in.bytesIn, out.bytesOut, in.framesIn, in.buffered(),
-            out.size(), out.isBackedUp(), readingPaused, state.name().toLowerCase(),
+        return new ConnectionInfo(number, peer(), outbound, bytesIn, bytesOut, framesIn, partialLength,
+            out == null ? 0 : out.size(), backedUp, readingPaused, state == OPEN ? "open" : state == CLOSING ? "closing" : "closed",
             t == null ? 0 : t.idleNanos(), t == null ? 0 : t.readNanos(), t == null ? 0 : t.writeNanos());
     }
 
     @Override
     public String toString() {
-        return "Connection[fd=" + number + ", " + (outbound ? "to " : "from ") + peer() + ", " + state + "]";
+        return "Connection[fd=" + number + ", " + (outbound ? "to " : "from ") + peer() + ", "
+            + (state == OPEN ? "OPEN" : state == CLOSING ? "CLOSING" : "CLOSED") + "]";
     }
 
     // ---- loop thread ---------------------------------------------------------------------
@@ -248,35 +253,32 @@ public final class Connection implements Sender {
     void start() {
         Settings s = shard.settings;
         if (s.idleNanos > 0 || s.readNanos > 0 || s.writeNanos > 0) {
-            timeouts = new Timeouts(this, loop, s.idleNanos, s.readNanos, s.writeNanos);
+            timeouts = new Timeouts(this, shard.loop, s.idleNanos, s.readNanos, s.writeNanos);
         }
         try {
+            shard.resources.attach(this);
             updateReading();
         } catch (RuntimeException e) {
             internalFailure(e);
             return;
         }
         try {
-            endpoint.handler().onConnect(this);
+            handler().onConnect(this);
         } catch (Throwable t) {
             handlerFailed("onConnect", t);
         }
     }
 
-    boolean isClosed() {
-        return state == State.CLOSED;
-    }
-
-    boolean isReading() {
-        return state == State.OPEN && readerArmed;
+    TcpHandler handler() {
+        return shard.endpoint.handler();
     }
 
     /** Puts the connection in the read table exactly while it should be read. */
-    private void updateReading() {
-        boolean want = state == State.OPEN && !out.isBackedUp() && !readingPaused;
+    void updateReading() {
+        boolean want = state == OPEN && !backedUp && !readingPaused;
         if (want != readerArmed) {
             readerArmed = want;
-            loop.onReadable(fd.fd(), want ? in : null);
+            shard.loop.onReadable(fd.fd(), want ? shard.resources.reader : null);
         }
     }
 
@@ -287,41 +289,11 @@ public final class Connection implements Sender {
     }
 
     private boolean sendOnLoop(ByteBuffer data) {
-        if (state != State.OPEN) {
+        if (state != OPEN) {
             return false;
         }
-        out.send(data, fd.fd());
+        shard.resources.writer.send(this, data);
         return true;
-    }
-
-    // What Inbound and Outbound report.
-
-    void flushedWhileClosing() {
-        finish(closeCause);
-    }
-
-    /** False if the connection stopped taking frames. */
-    boolean deliverFrame(ByteBuffer frame) {
-        try {
-            endpoint.handler().onMessage(this, frame);
-            return true;
-        } catch (Throwable t) {
-            handlerFailed("onMessage", t);
-            return false;
-        }
-    }
-
-    void writabilityChanged(boolean writable) {
-        updateReading();
-        try {
-            endpoint.handler().onWritabilityChanged(this, writable);
-        } catch (Throwable t) {
-            handlerFailed("onWritabilityChanged", t);
-        }
-    }
-
-    TcpHandler handler() {
-        return endpoint.handler();
     }
 
     void handlerFailed(String callback, Throwable t) {
@@ -338,27 +310,30 @@ public final class Connection implements Sender {
 
     /** Stops reading; closes now if nothing is queued, else once the queue drains or the timeout passes. */
     void closeGracefully(DisconnectCause cause) {
-        if (state != State.OPEN) {
+        if (state != OPEN) {
             return;
         }
-        state = State.CLOSING;
-        closeCause = cause;
+        state = CLOSING;
         // Out of the read table also after EOF: a level-triggered fd at end of stream stays
         // readable, and left in the table it would wake every turn until the output drained.
         updateReading();
-        if (out.isEmpty()) {
+        Writer w = shard.resources.writer;
+        if (!w.hasOutput(this)) {
             finish(cause);
             return;
         }
-        closeTimer = loop.schedule(endpoint.closeTimeoutNanos, TimeUnit.NANOSECONDS,
-            () -> abortNow(DisconnectCause.CLOSE_TIMEOUT));
-        if (!out.isCorked()) {
-            out.flush(fd.fd());
-        }
+        closing = new Closing(cause, shard.loop.schedule(shard.endpoint.closeTimeoutNanos, TimeUnit.NANOSECONDS,
+            () -> abortNow(DisconnectCause.CLOSE_TIMEOUT)));
+        w.flushUnlessCorked(this);
+    }
+
+    /** The Writer drained the output of a closing connection. */
+    void flushedWhileClosing() {
+        finish(closing != null ? closing.cause : DisconnectCause.LOCAL_CLOSE);
     }
 
     void abortNow(DisconnectCause cause) {
-        if (state == State.CLOSED) {
+        if (state == CLOSED) {
             return;
         }
         try {
@@ -376,22 +351,28 @@ public final class Connection implements Sender {
 
     /** The one way out: leaves the tables, closes the fd (once), and tells the handler why. */
     private void finish(DisconnectCause cause) {
-        if (state == State.CLOSED) {
+        if (state == CLOSED) {
             return;
         }
-        state = State.CLOSED;
+        state = CLOSED;
         readerArmed = false;
-        if (closeTimer != null) {
-            closeTimer.cancel();
+        writerArmed = false;
+        if (closing != null) {
+            closing.timer.cancel();
         }
         if (timeouts != null) {
             timeouts.cancel();
         }
         try {
-            fd.closeOn(loop);
+            shard.resources.detach(this);
+            fd.closeOn(shard.loop);
         } finally {
-            out.release();
-            in.clear();
+            shard.resources.writer.forget(this);
+            if (out != null) {
+                out.release();
+            }
+            partial = null;
+            partialLength = 0;
             shard.connectionClosed(this, cause);
         }
     }

@@ -37,10 +37,8 @@ public record ConnectionInfo(int fd, SocketAddress peer, boolean outbound, long 
         LoopResources r = LoopResources.of(loop);
         return loop.call(() -> {
             List<ConnectionInfo> out = new ArrayList<>();
-            for (Shard s : r.shards) {
-                for (Connection c : s.connections()) {
-                    out.add(c.info());
-                }
+            for (Connection c : r.connections(null)) {
+                out.add(c.info());
             }
             return out;
         });

@@ -2,15 +2,15 @@ package evloop.tcp;
 
 import evloop.EventLoop;
 import java.util.Map;
-import java.util.Set;
 import java.util.WeakHashMap;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What every connection on one loop shares, whichever server or client it belongs to: the read
  * buffer (a connection uses it only while its own read is delivered, and the loop runs one
- * connection at a time) and the pool of output chunks. A thousand client connections on a loop
- * thus cost one read buffer, not a thousand. Found by loop; used on the loop thread only.
+ * connection at a time), the pool of output chunks, and the {@link Reader} and {@link Writer}
+ * that are every connection's table entries, with the connections by fd for them to find. A
+ * thousand client connections on a loop thus cost one read buffer, not a thousand, and an idle
+ * connection no handler objects. Found by loop; used on the loop thread only.
  */
 final class LoopResources {
     private static final Map<EventLoop, LoopResources> ALL = new WeakHashMap<>();
@@ -18,8 +18,10 @@ final class LoopResources {
     static final int READ_SIZE = 64 * 1024;
 
     final OutputQueue.Pool pool = new OutputQueue.Pool(32 * 1024, 256);
-    /** Every server's and client's share of this loop, so the loop's connections can be listed. */
-    final Set<Shard> shards = ConcurrentHashMap.newKeySet();
+    final Reader reader = new Reader(this);
+    final Writer writer = new Writer(this);
+    /** The connections on this loop, by fd number: the tables' fd, mapped to its connection. */
+    private Connection[] byFd = new Connection[64];
     private ReadBuffer readBuffer;
 
     private LoopResources() {}
@@ -38,6 +40,37 @@ final class LoopResources {
             readBuffer = rb;
         }
         return rb;
+    }
+
+    void attach(Connection c) {
+        int fd = c.fd();
+        if (fd >= byFd.length) {
+            byFd = java.util.Arrays.copyOf(byFd, Math.max(fd + 1, byFd.length * 2));
+        }
+        byFd[fd] = c;
+    }
+
+    void detach(Connection c) {
+        int fd = c.fd();
+        if (fd < byFd.length && byFd[fd] == c) {
+            byFd[fd] = null;
+        }
+    }
+
+    /** The connection on {@code fd}, or null. */
+    Connection connection(int fd) {
+        return fd >= 0 && fd < byFd.length ? byFd[fd] : null;
+    }
+
+    /** The connections of {@code shard} (every connection with null), in fd order. */
+    java.util.List<Connection> connections(Shard shard) {
+        java.util.List<Connection> out = new java.util.ArrayList<>();
+        for (Connection c : byFd) {
+            if (c != null && (shard == null || c.shard == shard)) {
+                out.add(c);
+            }
+        }
+        return out;
     }
 
     /** The buffer the read being delivered uses (a frame sent back from it needs no copy); may be null. */

@@ -8,10 +8,7 @@ import evloop.sys.Sockets;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,7 +28,6 @@ final class Shard {
     final LoopResources resources;
     /** Connections open on this loop or being handed to it: what least-loaded balancing reads. */
     final AtomicInteger load = new AtomicInteger();
-    private final Set<Connection> connections = new HashSet<>();
     final CompletableFuture<Void> drained = new CompletableFuture<>();
     Listener listener;
     /** For connections accepted on a Unix socket: the listener's address, as their peer. */
@@ -54,8 +50,6 @@ final class Shard {
         this.settings = endpoint.settings;
         this.loop = loop;
         this.resources = LoopResources.of(loop);
-        resources.shards.add(this);
-        drained.thenRun(() -> resources.shards.remove(this));
     }
 
     /** A connection this shard's listener accepted: keep it or hand it to the least-loaded shard. */
@@ -113,12 +107,10 @@ final class Shard {
     }
 
     private void start(Connection c) {
-        connections.add(c);
         c.start();
     }
 
     void connectionClosed(Connection c, DisconnectCause cause) {
-        connections.remove(c);
         load.decrementAndGet();
         endpoint.released();
         try {
@@ -131,7 +123,7 @@ final class Shard {
 
     /** Drained once closing, with no connection left and none still being handed to this loop. */
     private void checkDrained() {
-        if (closing && connections.isEmpty() && load.get() == 0) {
+        if (closing && load.get() == 0) {
             drained.complete(null);
         }
     }
@@ -151,7 +143,7 @@ final class Shard {
             listener.close();
         }
         DisconnectCause cause = endpoint.server != null ? DisconnectCause.SERVER_STOP : DisconnectCause.LOCAL_CLOSE;
-        for (Connection c : new ArrayList<>(connections)) {
+        for (Connection c : connections()) {
             if (now) {
                 c.abortNow(cause);
             } else {
@@ -190,7 +182,7 @@ final class Shard {
         if (listener != null) {
             listener.closeFd();
         }
-        for (Connection c : new ArrayList<>(connections)) {
+        for (Connection c : connections()) {
             c.closeNow(DisconnectCause.SERVER_STOP);
         }
         drained.complete(null);
@@ -211,6 +203,6 @@ final class Shard {
     }
 
     List<Connection> connections() {
-        return new ArrayList<>(connections);
+        return resources.connections(this);
     }
 }

@@ -111,7 +111,7 @@ final class Timeouts implements Runnable {
         timer = null;
         timerDeadline = Long.MAX_VALUE;
         long now = System.nanoTime();
-        if (writeNanos > 0 && !conn.out.isEmpty() && now - lastWrite >= writeNanos) {
+        if (writeNanos > 0 && (conn.out != null && !conn.out.isEmpty()) && now - lastWrite >= writeNanos) {
             lastWrite = now;
             if (!expired(DisconnectCause.WRITE_TIMEOUT)) {
                 return;
@@ -161,7 +161,7 @@ final class Timeouts implements Runnable {
         if (readNanos > 0) {
             next = Math.min(next, lastFrame + readNanos - now);
         }
-        if (writeNanos > 0 && !conn.out.isEmpty()) {
+        if (writeNanos > 0 && (conn.out != null && !conn.out.isEmpty())) {
             next = Math.min(next, lastWrite + writeNanos - now);
         }
         if (next != Long.MAX_VALUE && conn.isOpen()) {

@@ -1,0 +1,157 @@
+package evloop.tcp;
+
+import evloop.FdHandler;
+import evloop.Interest;
+import evloop.sys.Native;
+import evloop.sys.NativeException;
+import java.nio.ByteBuffer;
+import java.util.Set;
+
+/**
+ * The input side of every connection on one loop, and the read-table entry of each of them:
+ * it finds the connection by fd, as the Chicken server's tables did, so a connection needs no
+ * handler object of its own. It reads into the loop's read buffer, splits the bytes into frames
+ * there and hands each to the handler as a view of that buffer, so a frame costs no copy. Only
+ * an incomplete frame leaves the buffer, into the connection's {@code partial} array, until the
+ * rest arrives. Output sent while a read batch is delivered is corked and written once after
+ * it. Loop thread only.
+ */
+final class Reader implements FdHandler {
+    private final LoopResources resources;
+
+    Reader(LoopResources resources) {
+        this.resources = resources;
+    }
+
+    @Override
+    public void handle(int fd, Set<Interest> events) {
+        Connection c = resources.connection(fd);
+        if (c == null) {
+            return;
+        }
+        try {
+            readRounds(c, fd);
+        } catch (Throwable e) {
+            c.internalFailure(e);
+        }
+    }
+
+    /** The loop took the fd out of its tables because something escaped: end the connection. */
+    @Override
+    public void failed(int fd, Throwable error) {
+        Connection c = resources.connection(fd);
+        if (c != null) {
+            c.abortNow(DisconnectCause.ERROR);
+        }
+    }
+
+    /** Reads and delivers, a few rounds at most, so one fast sender cannot starve the others. */
+    private void readRounds(Connection c, int fd) {
+        Framing framing = c.shard.settings.framing;
+        ReadBuffer rb = resources.readBuffer(framing.maxFrameLength());
+        ByteBuffer buf = rb.buf;
+        Writer writer = resources.writer;
+        for (int round = 0; round < 4 && c.state == Connection.OPEN && c.readerArmed; round++) {
+            buf.clear();
+            if (c.partialLength > 0) {
+                buf.put(c.partial, 0, c.partialLength);
+            }
+            int start = buf.position();
+            // At most one read's worth past a partial frame: a batch stays small (fair to the
+            // other connections), and so does what one batch can push past a reader's bound.
+            int want = Math.min(buf.capacity() - start, LoopResources.READ_SIZE);
+            long n;
+            try {
+                n = Native.get().read(fd, rb.address + start, want);
+            } catch (NativeException e) {
+                c.ioFailed(e);
+                return;
+            }
+            if (n == Native.WOULD_BLOCK) {
+                break;
+            }
+            if (n == 0) {
+                dropPartial(c);
+                c.closeGracefully(DisconnectCause.PEER_CLOSED);
+                return;
+            }
+            c.bytesIn += n;
+            c.shard.bytesIn += n;
+            Timeouts t = c.timeouts;
+            if (t != null) {
+                t.bytesIn();
+            }
+            buf.limit(start + (int) n).position(0);
+            long frames = c.framesIn;
+            writer.cork(c);
+            try {
+                deliver(c, framing, buf, rb.frame);
+            } finally {
+                writer.uncork(c);
+            }
+            if (c.framesIn != frames && t != null) {
+                t.frameIn();
+            }
+            keepPartial(c, buf);
+            writer.flush(c);
+            if (n < want) {
+                break;
+            }
+        }
+    }
+
+    private void deliver(Connection c, Framing framing, ByteBuffer buf, ByteBuffer frame) {
+        TcpHandler h = c.handler();
+        while (buf.hasRemaining() && c.state == Connection.OPEN) {
+            int length;
+            try {
+                length = framing.frameLength(buf);
+            } catch (FramingException e) {
+                protocolError(c, h, e);
+                return;
+            }
+            if (length == 0) {
+                return;
+            }
+            int start = buf.position();
+            buf.position(start + length);
+            frame.clear().position(start).limit(start + length);
+            c.framesIn++;
+            c.shard.framesIn++;
+            try {
+                h.onMessage(c, frame);
+            } catch (Throwable e) {
+                c.handlerFailed("onMessage", e);
+                return;
+            }
+        }
+    }
+
+    /** Keeps what is left of the buffer (an incomplete frame) for the next read; a big array goes once used. */
+    private static void keepPartial(Connection c, ByteBuffer buf) {
+        int length = c.state == Connection.OPEN ? buf.remaining() : 0;
+        c.partialLength = length;
+        if (length > 0) {
+            if (c.partial == null || c.partial.length < length) {
+                c.partial = new byte[Math.max(length, 256)];
+            }
+            buf.get(c.partial, 0, length);
+        } else if (c.partial != null && c.partial.length > 4096) {
+            c.partial = null;
+        }
+    }
+
+    private static void dropPartial(Connection c) {
+        c.partial = null;
+        c.partialLength = 0;
+    }
+
+    private static void protocolError(Connection c, TcpHandler h, FramingException e) {
+        try {
+            h.onProtocolError(c, e);
+        } catch (Throwable t) {
+            c.handlerFailed("onProtocolError", t);
+        }
+        c.closeGracefully(DisconnectCause.PROTOCOL_ERROR);
+    }
+}
