@@ -15,13 +15,17 @@
 (defonce ^{:doc "The nREPL server start! started, or nil."} nrepl
   (atom nil))
 
+(defonce ^{:doc "The options start! was last given, for restart!."} options
+  (atom {}))
+
 (defn start!
   "Starts the echo server (unless one runs) and an nREPL server (unless
   `:nrepl-port` is nil, or one runs). Returns the echo server."
   ([] (start! {}))
-  ([{:keys [port nrepl-port] :or {port 6666 nrepl-port 7888}}]
-   (when-not @echo/server
-     (echo/start {:port port}))
+  ([{:keys [nrepl-port] :or {nrepl-port 7888} :as opts}]
+   (reset! options opts)
+   (when-not (some-> @echo/server ev/server-status #{:running})
+     (echo/start (merge {:port 6666} (dissoc opts :nrepl-port))))
    (when (and nrepl-port (not @nrepl))
      (reset! nrepl (echo/start-nrepl nrepl-port)))
    @echo/server))
@@ -36,10 +40,10 @@
   nil)
 
 (defn restart!
-  "Stops and starts again."
+  "Stops and starts again, with the options start! was last given."
   []
   (stop!)
-  (start!))
+  (start! @options))
 
 (defn reset
   "Reloads the evloop namespaces. The running server keeps its connections:

@@ -29,15 +29,15 @@
   (:refer-clojure :exclude [run!])
   (:require [evloop.impl.client :as client]
             [evloop.impl.data :as data]
+            [evloop.impl.errors :refer [native-ex-info with-native-errors with-option-errors]]
             [evloop.impl.enums :as enums]
             [evloop.impl.handler :as handler]
             [evloop.impl.options :as options]
             [evloop.impl.print])
   (:import (evloop EventLoop FdHandler Interest ScheduledTask Trigger TurnHandler)
            (evloop.tools LoopControl TurnRecord)
-           (evloop.sys NativeException)
            (evloop.tcp Connection Sender TcpHandler TcpServer)
-           (java.io Closeable UncheckedIOException Writer)
+           (java.io Closeable Writer)
            (java.nio ByteBuffer)
            (java.nio.charset Charset StandardCharsets)
            (java.time Duration)
@@ -65,23 +65,6 @@
               (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (keys data/keyword->interest)))
                               {:event k :known (set (keys data/keyword->interest))}))))
           0 kws))
-
-;; ---- errors ------------------------------------------------------------------
-
-(defn- native-ex-info [^NativeException e data]
-  (ex-info (.getMessage e)
-           (merge {:syscall (.syscall e) :errno (.errno e) :errno-name (.errnoName e)} data)
-           e))
-
-(defmacro ^:private with-native-errors
-  "Turns a failed system call into ex-info carrying :syscall, :errno and `data`."
-  [data & body]
-  `(try
-     ~@body
-     (catch NativeException e# (throw (native-ex-info e# ~data)))
-     (catch UncheckedIOException e#
-       (let [c# (.getCause e#)]
-         (throw (if (instance? NativeException c#) (native-ex-info c# ~data) e#))))))
 
 ;; ---- the loop ------------------------------------------------------------------
 
@@ -233,7 +216,8 @@
   0..1: the share of that time the loop thread spent in callbacks, as
   libuv's and Node's event-loop utilization. Near 0 idle, near 1 saturated."
   ([loop] (utilization loop {}))
-  ([^EventLoop loop {:keys [ms] :or {ms 1000}}]
+  ([^EventLoop loop {:keys [ms] :or {ms 1000} :as opts}]
+   (options/check-map "utilization" {:ms (options/int-option 1 Integer/MAX_VALUE)} opts)
    (data/utilization loop ms)))
 
 ;; ---- servers and connections -------------------------------------------------------
@@ -264,9 +248,17 @@
   [h]
   (into {} (keep (fn [k] (when-let [f (handler/callback h k)] [k f]))) (keys handler/callbacks)))
 
-(defrecord Server [^TcpServer tcp handler-ref frame-log host port path]
+(defrecord Server [^TcpServer tcp handler-ref ^TcpHandler bridge frame-log host port path]
   Closeable
   (close [_] (.close tcp)))
+
+(defn- check-server-value
+  "Throws unless `s` is what start-server returned."
+  [f s]
+  (when-not (instance? Server s)
+    (throw (ex-info (str f ": expects a server, as start-server returns it, got " (pr-str s))
+                    {:key :server :value s})))
+  s)
 
 (defmethod print-method Server [^Server s ^Writer w]
   (let [^TcpServer tcp (:tcp s)]
@@ -314,14 +306,18 @@
    (options/check-server opts)
    (handler/check "start-server" handler)
    (let [{:keys [host port path loop format charset] :or {host "127.0.0.1" port 6666 format :string charset "UTF-8"}} opts
-         handler-ref (atom {:handler handler})
-         h (java-handler handler handler-ref format charset nil)
+         java? (instance? TcpHandler handler)
+         handler-ref (atom {:handler (when-not java? handler)})
+         ;; The Clojure bridge exists even for a Java handler, so swap-handler! can go back to Clojure.
+         bridge (handler/tcp-handler handler-ref format (Charset/forName charset) nil)
          cfg (options/server-config opts)
-         tcp (with-native-errors (if path {:path path} {:host host :port port})
-               (if loop
-                 (TcpServer/start ^EventLoop loop cfg h)
-                 (TcpServer/start cfg h)))]
-     (->Server tcp handler-ref (atom []) host (.port ^TcpServer tcp) path))))
+         tcp (with-option-errors "start-server"
+               (with-native-errors (if path {:path path} {:host host :port port})
+                 (let [^TcpHandler h (if java? handler bridge)]
+                   (if loop
+                     (TcpServer/start ^EventLoop loop cfg h)
+                     (TcpServer/start cfg h)))))]
+     (->Server tcp handler-ref bridge (atom []) (when-not path host) (when-not path (.port ^TcpServer tcp)) path))))
 
 (defn stop-server
   "Stops a server: the listener closes at once, then open connections get
@@ -330,8 +326,8 @@
   when everything is released: `@(stop-server s)`. Idempotent."
   ([server] (stop-server server {}))
   ([server {:keys [timeout] :as opts}]
-   (when-not (or (nil? timeout) (and (integer? timeout) (>= timeout 0)))
-     (throw (options/bad "stop-server" :timeout timeout "an integer number of milliseconds, 0 or more")))
+   (check-server-value "stop-server" server)
+   (options/check-map "stop-server" {:timeout (options/int-option 0 Integer/MAX_VALUE)} opts)
    (let [^TcpServer tcp (:tcp server)
          ^CompletableFuture f (if timeout (.closeAsync tcp (Duration/ofMillis timeout)) (.closeAsync tcp))]
      (.thenApply f (reify Function (apply [_ _] :stopped))))))
@@ -339,30 +335,39 @@
 (defn server-status
   "`:running`, `:stopping` (listener closed, connections flushing) or `:stopped`."
   [server]
+  (check-server-value "server-status" server)
   (enums/->keyword (.status ^TcpServer (:tcp server))))
 
 (defn swap-handler!
-  "Replaces a running server's handler (same forms as `start-server`); open
-  connections use it from their next event."
+  "Replaces a running server's handler (any form `start-server` takes, a Java
+  TcpHandler too); open connections use it from their next event."
   [server handler]
+  (check-server-value "swap-handler!" server)
   (handler/check "swap-handler!" handler)
-  (swap! (:handler-ref server) assoc :handler handler)
+  (let [^TcpServer tcp (:tcp server)]
+    (if (instance? TcpHandler handler)
+      (.setHandler tcp ^TcpHandler handler)
+      (do (swap! (:handler-ref server) assoc :handler handler)
+          (.setHandler tcp ^TcpHandler (:bridge server)))))
   server)
 
 (defn server-loop
   "The EventLoop a server runs on (the first, with several)."
   ^EventLoop [server]
+  (check-server-value "server-loop" server)
   (.loop ^TcpServer (:tcp server)))
 
 (defn connections
   "The server's open connections as data."
   [server]
+  (check-server-value "connections" server)
   (mapv data/connection (.connections ^TcpServer (:tcp server))))
 
 (defn server-info
   "The server as data: address, status, counters, connections and its loops.
   It still answers after the server has stopped."
   [server]
+  (check-server-value "server-info" server)
   (let [^TcpServer tcp (:tcp server)]
     {:host (:host server) :port (:port server) :path (:path server)
      :address (data/address (.address tcp))
@@ -396,4 +401,4 @@
    (handler/check "connect!" handler)
    (let [{:keys [loop format charset] :or {format :string charset "UTF-8"}} opts
          h (java-handler handler (atom {:handler handler}) format charset (get-thread-bindings))]
-     (client/connect loop (options/client-config opts) h opts native-ex-info))))
+     (client/connect loop (with-option-errors "connect!" (options/client-config opts)) h opts native-ex-info))))

@@ -33,17 +33,26 @@
 (defn start
   "Starts the echo server (`opts` as for `evloop.core/start-server`; default
   127.0.0.1:6666), makes it `@server`, and returns it. When it stops, however
-  it is stopped, `server` goes back to nil."
+  it is stopped, `server` goes back to nil. While one runs, starting another
+  is refused: `(stop @server)` first."
   [opts]
-  (let [s (ev/start-server #'handle-line (merge {:host "127.0.0.1" :port 6666} opts))]
+  (when-let [running @server]
+    (when (= :running (ev/server-status running))
+      (throw (ex-info (str "an echo server already runs (" (:address (ev/server-info running))
+                           "): (evloop.echo/stop @evloop.echo/server) first")
+                      {:key :server :value running}))))
+  (let [s (ev/start-server #'handle-line (merge (when-not (:path opts) {:host "127.0.0.1" :port 6666}) opts))]
     (reset! server s)
     (.thenRun (.whenStopped ^evloop.tcp.TcpServer (:tcp s)) #(compare-and-set! server s nil))
     s))
 
 (defn stop
-  "Stops a server `start` returned and waits until it has released everything."
+  "Stops a server `start` returned, waits until it has released everything,
+  and clears `server` if it held it."
   [s]
-  @(ev/stop-server s))
+  (let [result @(ev/stop-server s)]
+    (compare-and-set! server s nil)
+    result))
 
 (defn start-nrepl
   "Starts an nREPL server on 127.0.0.1 (`port` 0: any free port) and writes
@@ -55,10 +64,13 @@
     srv))
 
 (defn stop-nrepl
-  "Stops an nREPL server `start-nrepl` returned and removes .nrepl-port."
+  "Stops an nREPL server `start-nrepl` returned and removes .nrepl-port, if
+  the file still names its port (another nREPL may have written it since)."
   [srv]
   ((requiring-resolve 'nrepl.server/stop-server) srv)
-  (io/delete-file ".nrepl-port" true))
+  (let [f (io/file ".nrepl-port")]
+    (when (and (.exists f) (= (str (:port srv)) (.trim ^String (slurp f))))
+      (io/delete-file f true))))
 
 (def ^:private usage
   "usage: dev/clj -M:echo [--host H] [--port P | --unix PATH] [--nrepl-port N | --no-nrepl] [--idle-timeout D] [--read-timeout D]")
@@ -80,7 +92,11 @@
   [& args]
   (let [{:keys [host port path nrepl-port no-nrepl] :as opts}
         (cli/parse "evloop.echo" usage flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
-        s (try (start (select-keys opts [:host :port :path :idle-timeout-ms :read-timeout-ms]))
+        _ (when (and path (some #{"--port" "--host"} args))
+            (cli/die! "evloop.echo" "--unix serves a unix socket instead of TCP: use --port/--host or --unix, not both"))
+        s (try (start (if path
+                        (select-keys opts [:path :idle-timeout-ms :read-timeout-ms])
+                        (select-keys opts [:host :port :idle-timeout-ms :read-timeout-ms])))
                (catch Exception e
                  (cli/die! "evloop.echo" (str "cannot listen on " (or path (str host ":" port)) ": " (ex-message e)
                                               (when (busy? e) "; choose another with --port, or --unix PATH")))))]

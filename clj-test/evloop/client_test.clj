@@ -86,3 +86,18 @@
       (let [c (ev/connect! {:port (:port server)})]
         (is (= :idle-timeout (deref closed 10000 :none)))
         (is (wait-until #(not (.isOpen ^evloop.tcp.Connection c)) 5000) "the client saw it close")))))
+
+(deftest connect-refuses-to-block-a-loop-thread-or-wait-on-a-loop-nobody-runs
+  (let [lp (ev/open-loop)]
+    (try
+      (is (= :loop (:key (ex-data (try (ev/connect! {:port 1 :loop lp}) nil
+                                       (catch clojure.lang.ExceptionInfo e e))))))
+      (finally (ev/close! lp))))
+  (let [seen (promise)]
+    (with-open [server (ev/start-server {:on-connect (fn [_]
+                                                      (deliver seen (try (ev/connect! {:port 1}) :connected
+                                                                         (catch clojure.lang.ExceptionInfo e (ex-message e)))))
+                                         :on-line (fn [_ l] l)}
+                                        {:port 0})
+                _ (evloop.test-util/connect (:port server))]
+      (is (re-find #"cannot run on a loop thread" (str (deref seen 5000 :none)))))))

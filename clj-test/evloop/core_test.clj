@@ -55,7 +55,8 @@
       (is (:running? (ev/loop-info loop))))))
 
 (deftest evloop-namespaces-compile-without-reflection
-  (doseq [ns-sym '[evloop.impl.enums evloop.impl.handler evloop.core evloop.echo evloop.chicken evloop.repl evloop.blocking]]
+  (doseq [ns-sym '[evloop.impl.enums evloop.impl.handler evloop.impl.options evloop.impl.data evloop.impl.print
+                   evloop.impl.client evloop.impl.cli evloop.impl.errors evloop.core evloop.echo evloop.chicken evloop.repl evloop.blocking]]
     (let [err (java.io.StringWriter.)]
       (binding [*err* (java.io.PrintWriter. err)]
         (require ns-sym :reload))

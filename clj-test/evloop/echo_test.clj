@@ -99,3 +99,41 @@
       (is (re-matches #"#<EventLoop running on evloop-\d+-0, 2 fds, \d+ turns>" lp) lp)
       (is (re-matches #"#<Connection fd \d+ from 127\.0\.0\.1:\d+, open>" conn) conn)
       (is (thrown? Exception (read-string printed)) "#< is unreadable on purpose: no tagged literal pretended"))))
+
+(deftest stop-clears-the-echo-atom-before-it-returns-and-a-second-start-is-refused
+  (dotimes [_ 50]
+    (let [s (echo/start {:port 0})]
+      (echo/stop s)
+      (is (nil? @echo/server))))
+  (let [s (echo/start {:port 0})]
+    (try
+      (is (= :server (:key (ex-data (try (echo/start {:port 0}) nil
+                                         (catch clojure.lang.ExceptionInfo e e)))))
+          "one echo server in reach at a time")
+      (finally (echo/stop s)))))
+
+(deftest swap-handler-takes-a-java-handler-and-back
+  (with-open [server (ev/start-server (fn [_ line] line) {:port 0})
+              s (connect (:port server))]
+    (let [r (reader s)]
+      (ev/swap-handler! server (reify evloop.tcp.TcpHandler
+                                 (onMessage [_ c f] (.send c (.getBytes "java\n")))))
+      (send-line s "x")
+      (is (= "java" (.readLine r)))
+      (ev/swap-handler! server (fn [_ line] (str "clj " line)))
+      (send-line s "y")
+      (is (= "clj y" (.readLine r)))
+      (is (= 1 (get-in (ev/server-info server) [:stats :accepted]))))))
+
+(deftest server-info-answers-while-the-server-stops
+  (dotimes [_ 20]
+    (let [s (ev/start-server (fn [_ l] l) {:port 0 :loops 2})
+          errors (atom [])
+          done (atom false)
+          poller (future (while (not @done)
+                           (try (ev/server-info s)
+                                (catch Throwable t (swap! errors conj t)))))]
+      (is (= :stopped (deref (ev/stop-server s {:timeout 0}) 10000 :timeout)))
+      (reset! done true)
+      @poller
+      (is (= [] (mapv str @errors))))))

@@ -44,3 +44,30 @@
     (let [[m data] (refusal ev/start-server (fn [_ l] l) {:port (:port s)})]
       (is (= (str "bind(127.0.0.1:" (:port s) "): EADDRINUSE (Address already in use)") m))
       (is (= {:errno-name "EADDRINUSE" :port (:port s)} (select-keys data [:errno-name :port]))))))
+
+(deftest everything-else-users-get-wrong-is-an-ex-info-too
+  (are [f args k] (let [[m data] (apply refusal f args)]
+                    (and (is (string? m) (str "refused: " (pr-str args)))
+                         (is (= k (:key data)) m)))
+    ev/start-server [(fn [_ l] l) {:path (apply str "/tmp/" (repeat 200 "x"))}] :path
+    ev/start-server [(fn [_ l] l) {:path "@"}] :path
+    ev/start-server [(fn [_ l] l) {:host "no-such-host.invalid" :port 0}] :host
+    ev/start-server [(fn [_ l] l) {:loop (doto (ev/open-loop) ev/close!)}] :loop
+    ev/start-server [(fn [_ l] l) {:path "/tmp/x.sock" :port 1}] :port
+    ev/start-server [(fn [_ l] l) {:file-mode 0600 :port 0}] :file-mode
+    ev/start-server [(fn [_ l] l) {:loops 2 :loop (ev/open-loop)}] :loops
+    ev/start-server [(fn [_ l] l) {:high-watermark 1000}] :high-watermark
+    ev/stop-server [nil] :server
+    ev/server-status [nil] :server
+    ev/swap-handler! [{:handler-ref 1} (fn [_ l] l)] :server
+    ev/connect! [{:port 1 :local-host "no.such.invalid"}] :local-host
+    ev/connect! [{:path (apply str "/tmp/" (repeat 200 "x"))}] :path
+    ev/connect! [{:port 1 :local-port 5}] :local-port
+    ev/utilization [(ev/open-loop) {:ms -1}] :ms
+    ev/utilization [(ev/open-loop) {:ms "x"}] :ms)
+  (with-open [s (ev/start-server (fn [_ l] l) {:port 0})]
+    (are [opts k] (= k (:key (second (refusal ev/stop-server s opts))))
+      {:timeout Long/MAX_VALUE} :timeout
+      {:timeout 10000000000000000000N} :timeout
+      {:timout 5} :timout
+      5 nil)))

@@ -31,6 +31,19 @@ public final class EventLoopGroup implements AutoCloseable {
      * @return the running group
      */
     public static EventLoopGroup start(int n, String name) {
+        return start(n, name, false);
+    }
+
+    /**
+     * Opens {@code n} loops on threads named {@code name-i}, daemon threads or not: a server's
+     * threads keep the JVM alive, a client's need not.
+     *
+     * @param n how many loops, at least 1
+     * @param name the threads' name prefix
+     * @param daemon whether the threads are daemon threads
+     * @return the running group
+     */
+    public static EventLoopGroup start(int n, String name, boolean daemon) {
         if (n < 1) {
             throw new IllegalArgumentException("a group needs at least one loop, got " + n);
         }
@@ -44,6 +57,7 @@ public final class EventLoopGroup implements AutoCloseable {
                 // The latch counts down from a task: tasks run only once the loop runs.
                 loop.execute(running::countDown);
                 threads[i] = new Thread(loop::run, name + "-" + i);
+                threads[i].setDaemon(daemon);
                 threads[i].start();
             }
             if (!running.await(JOIN_MILLIS, TimeUnit.MILLISECONDS)) {

@@ -58,6 +58,7 @@ final class Hooks {
     private static final int BEFORE_WAIT = 0;
     private static final int AFTER_WAIT = 1;
     private static final int ON_TURN = 2;
+    private static final int ON_CLOSE = 3;
 
     void beforeWait(EventLoop loop) {
         call(BEFORE_WAIT, loop, 0, 0, null);
@@ -71,6 +72,10 @@ final class Hooks {
         call(ON_TURN, loop, 0, turn, ready);
     }
 
+    void onClose(EventLoop loop) {
+        call(ON_CLOSE, loop, 0, 0, null);
+    }
+
     /** Calls every hook's method {@code which}, guarded; an op code, not a lambda, so a turn allocates nothing. */
     private void call(int which, EventLoop loop, int pairs, long turn, Ready ready) {
         for (LoopHook h : hooks) {
@@ -78,7 +83,8 @@ final class Hooks {
                 switch (which) {
                     case BEFORE_WAIT -> h.beforeWait(loop);
                     case AFTER_WAIT -> h.afterWait(loop, pairs);
-                    default -> h.onTurn(loop, turn, ready);
+                    case ON_TURN -> h.onTurn(loop, turn, ready);
+                    default -> h.onClose(loop);
                 }
             } catch (Throwable t) {
                 errors.report(-1, t);

@@ -250,9 +250,14 @@ final class LoopCore {
         }
     }
 
-    /** Runs what was accepted, cancels the timers, releases the fds, then marks the loop closed. */
+    /**
+     * Runs what was accepted, tells the hooks (owners of registered fds close them), runs what
+     * they queued, cancels the timers, releases the loop's own fds, then marks the loop closed.
+     */
     private void finishClose() {
         try {
+            tasksRun += tasks.runAll(dispatcher::guarded, Integer.MAX_VALUE);
+            hooks.onClose(loop);
             tasksRun += tasks.runAll(dispatcher::guarded, Integer.MAX_VALUE);
             int cancelled = timers.cancelAll();
             if (cancelled > 0) {

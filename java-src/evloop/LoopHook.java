@@ -37,4 +37,15 @@ public interface LoopHook {
      * @throws Exception reported to the loop's error handler
      */
     default void onTurn(EventLoop loop, long turn, Ready ready) throws Exception {}
+
+    /**
+     * The loop is closing: called once, on the thread that finishes the close, after the last
+     * accepted tasks ran and before the loop releases its own fds. The loop never closes the fds
+     * in its tables; this is where their owners hear that it will run no more, and close them.
+     * Tasks queued from here still run.
+     *
+     * @param loop the loop
+     * @throws Exception reported to the loop's error handler
+     */
+    default void onClose(EventLoop loop) throws Exception {}
 }

@@ -59,6 +59,10 @@ class CommandLineTest {
             cases.put("clj --bogus", concat(clj, "--bogus"));
             cases.put("clj busy", concat(clj, "--port", port, "--no-nrepl"));
             cases.put("clj nrepl busy", concat(clj, "--port", "0", "--nrepl-port", port));
+            cases.put("clj huge duration", concat(clj, "--idle-timeout", "99999999999999999999s"));
+            cases.put("clj unix and port", concat(clj, "--unix", "/tmp/x.sock", "--port", "1"));
+            cases.put("java huge duration", new String[] {java, "--idle-timeout", "99999999h"});
+            cases.put("java unix and port", new String[] {java, "--unix", "/tmp/x.sock", "--port", "1"});
             Map<String, Outcome> o = run(cases);
             oneLine(o.get("java --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "java --port abc");
             oneLine(o.get("java --bogus"), "unknown option \"--bogus\"", "java --bogus");
@@ -69,6 +73,10 @@ class CommandLineTest {
             oneLine(o.get("clj --bogus"), "unknown option \"--bogus\"", "clj --bogus");
             oneLine(o.get("clj busy"), "cannot listen on 127.0.0.1:" + port + ": bind(127.0.0.1:" + port
                 + "): EADDRINUSE (Address already in use); choose another with --port", "clj busy");
+            oneLine(o.get("clj huge duration"), "--idle-timeout must be a duration such as 300s", "clj huge duration");
+            oneLine(o.get("clj unix and port"), "use --port/--host or --unix, not both", "clj unix and port");
+            oneLine(o.get("java huge duration"), "--idle-timeout must be at most 100 years", "java huge duration");
+            oneLine(o.get("java unix and port"), "use --port/--host or --unix, not both", "java unix and port");
             oneLine(o.get("clj nrepl busy"), "cannot start nREPL on 127.0.0.1:" + port
                 + ": Address already in use; choose another with --nrepl-port, or --no-nrepl", "clj nrepl busy");
         }

@@ -26,11 +26,15 @@
   (int-in 0 65535))
 
 (defn duration-ms
-  "A duration such as 300s, 500ms, 5m or 1h, in milliseconds."
+  "A duration such as 300s, 500ms, 5m or 1h, in milliseconds, at most 24 days
+  (2147483647 ms, what the options take)."
   [flag s]
-  (if-let [[_ n unit] (re-matches #"(\d+)(ms|s|m|h)" s)]
-    (* (parse-long n) ({"ms" 1 "s" 1000 "m" 60000 "h" 3600000} unit))
-    (throw (ex-info (str flag " must be a duration such as 300s, 500ms, 5m or 1h, got " (pr-str s)) {}))))
+  (let [[_ n unit] (re-matches #"(\d{1,12})(ms|s|m|h)" s)
+        ms (when n (* (parse-long n) ({"ms" 1 "s" 1000 "m" 60000 "h" 3600000} unit)))]
+    (cond
+      (nil? ms) (throw (ex-info (str flag " must be a duration such as 300s, 500ms, 5m or 1h, got " (pr-str s)) {}))
+      (> ms Integer/MAX_VALUE) (throw (ex-info (str flag " must be at most 24 days (2147483647 ms), got " (pr-str s)) {}))
+      :else ms)))
 
 (defn text
   "Any non-blank text."

@@ -1,47 +1,43 @@
 (ns evloop.impl.client
-  "connect!'s machinery: a TcpClient per call, on the caller's loop or on a
-  loop of its own that goes with the connection, and failures turned into
+  "connect!'s machinery: a one-shot TcpClient (on the caller's loop, or on a
+  loop of its own) that closes with its connection, and failures turned into
   ex-info. An implementation detail of evloop.core."
   (:import (evloop EventLoop)
            (evloop.sys NativeException)
            (evloop.tcp ClientConfig TcpClient TcpHandler)
            (java.net UnknownHostException)
-           (java.util.concurrent ExecutionException TimeUnit)))
+           (java.util.concurrent ExecutionException TimeUnit TimeoutException)))
 
 (set! *warn-on-reflection* true)
-
-(defn- closing-with-connection
-  "`h`, with the client closed (and its own loop with it) when the connection ends."
-  ^TcpHandler [^TcpHandler h client-box]
-  (reify TcpHandler
-    (onConnect [_ c] (.onConnect h c))
-    (onMessage [_ c f] (.onMessage h c f))
-    (onWritabilityChanged [_ c w] (.onWritabilityChanged h c w))
-    (onTimeout [_ c w] (.onTimeout h c w))
-    (onProtocolError [_ c e] (.onProtocolError h c e))
-    (onDisconnect [_ c cause]
-      (try (.onDisconnect h c cause)
-           (finally (.close ^TcpClient @client-box))))))
 
 (defn- failure [e opts native-ex-info]
   (let [^Throwable c (if (instance? ExecutionException e) (.getCause ^ExecutionException e) e)
         target (select-keys opts [:host :port :path])]
     (cond
       (instance? NativeException c) (native-ex-info c target)
-      (instance? UnknownHostException c) (ex-info (.getMessage c) (assoc target :key :host) c)
+      (instance? UnknownHostException c)
+      (ex-info (.getMessage c) (assoc target :key (if (re-find #"local address" (str (.getMessage c))) :local-host :host)) c)
+      (instance? TimeoutException c)
+      (ex-info (str "connect! did not connect within " (+ (:connect-timeout-ms opts 10000) 5000) " ms") target c)
       :else (ex-info (str "connect! failed: " (.getMessage c)) target c))))
 
 (defn connect
   "Connects as `cfg` says with handler `h`, on `loop` or (nil) a loop of its
-  own; returns the connection or throws an ex-info made by `native-ex-info`."
+  own; returns the connection or throws an ex-info made by `native-ex-info`.
+  It waits until connected, so it refuses to run on a loop thread (the loop
+  it waits for could be the one it blocks) or on a loop nobody runs."
   [^EventLoop loop ^ClientConfig cfg ^TcpHandler h opts native-ex-info]
-  (let [client-box (promise)
-        client (if loop
-                 (TcpClient/create loop cfg h)
-                 (TcpClient/create cfg (closing-with-connection h client-box)))]
-    (deliver client-box client)
+  (when (EventLoop/current)
+    (throw (ex-info (str "connect! waits until connected, so it cannot run on a loop thread (this is "
+                         (.getName (Thread/currentThread)) "): call it from another thread, or use "
+                         "evloop.tcp.TcpClient, whose connect() returns a future")
+                    {:key :loop})))
+  (when (and loop (not (.isRunning loop)))
+    (throw (ex-info "connect!: :loop must be running (evloop.core/start-loop!) to connect on it" {:key :loop :value loop})))
+  ;; Either way a client of the connection's own, closed when the connection ends.
+  (let [f (if loop (TcpClient/connect loop cfg h) (TcpClient/connectOnce cfg h))]
     (try
-      (.get (.connect ^TcpClient client) (+ (:connect-timeout-ms opts 10000) 5000) TimeUnit/MILLISECONDS)
+      (.get ^java.util.concurrent.Future f (+ (:connect-timeout-ms opts 10000) 5000) TimeUnit/MILLISECONDS)
       (catch Exception e
-        (when-not loop (.close ^TcpClient client))
+        (.cancel ^java.util.concurrent.Future f false)
         (throw (failure e opts native-ex-info))))))

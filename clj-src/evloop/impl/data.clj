@@ -100,16 +100,21 @@
 
 (defn loop-info
   "The loop as data: running?, its fds (interest, tables, trigger), the
-  connections on it (of any server or client), counters and utilization."
+  connections on it (of any server or client), counters and utilization. A
+  loop that closes meanwhile answers as closed."
   [^EventLoop lp]
-  (if (.isClosed lp)
-    {:closed? true :stats (loop-stats (.stats lp))}
-    {:closed? false
-     :running? (.isRunning lp)
-     :thread (some-> (.thread lp) .getName)
-     :fds (mapv fd-info (.fds lp))
-     :connections (mapv connection (ConnectionInfo/on lp))
-     :stats (loop-stats (.stats lp))}))
+  (let [closed {:closed? true :stats (loop-stats (.stats lp))}]
+    (if (.isClosed lp)
+      closed
+      (try
+        {:closed? false
+         :running? (.isRunning lp)
+         :thread (some-> (.thread lp) .getName)
+         :fds (mapv fd-info (.fds lp))
+         :connections (mapv connection (ConnectionInfo/on lp))
+         :stats (loop-stats (.stats lp))}
+        (catch java.util.concurrent.RejectedExecutionException _ closed)
+        (catch IllegalStateException _ closed)))))
 
 (defn utilization
   "Samples the loop for `ms` milliseconds: the share of the wall time it

@@ -22,6 +22,19 @@
 (def ^:private non-blank
   [#(and (string? %) (not (str/blank? %))) "a non-blank string"])
 
+(defn- unix-path-bytes
+  "Bytes of a unix socket name as sun_path holds it (without an abstract name's @)."
+  [^String p]
+  (let [^String name (if (.startsWith p "@") (subs p 1) p)]
+    (alength (.getBytes name "UTF-8"))))
+
+(def ^:private unix-path
+  [#(and (string? %) (not= "@" %) (<= 1 (unix-path-bytes %) 107))
+   "a unix socket path of 1 to 107 bytes, or \"@name\" for an abstract one"])
+
+(def ^:private open-loop?
+  [#(and (instance? EventLoop %) (not (.isClosed ^EventLoop %))) "an evloop.EventLoop that is not closed"])
+
 (def ^:private charset
   [#(and (string? %) (try (Charset/forName %) true (catch Exception _ false)))
    "the name of a charset this JVM supports, such as \"UTF-8\""])
@@ -37,9 +50,9 @@
    :read-timeout-ms (int-in 0 Integer/MAX_VALUE)
    :write-timeout-ms (int-in 0 Integer/MAX_VALUE)
    :no-delay [boolean? "true or false"]
-   :loop [#(instance? EventLoop %) "an evloop.EventLoop"]
+   :loop open-loop?
    :host non-blank
-   :path non-blank})
+   :path unix-path})
 
 (def ^:private server-options
   (merge connection-options
@@ -53,7 +66,8 @@
 (def ^:private client-options
   (merge connection-options
          {:port (int-in 1 65535)
-          :local-host non-blank
+          :local-host [#(and (string? %) (re-matches #"[0-9.]+|\[?[0-9a-fA-F:.]+\]?" %))
+                       "an IPv4 or IPv6 address literal"]
           :local-port (int-in 0 65535)
           :connect-timeout-ms (int-in 1 Integer/MAX_VALUE)}))
 
@@ -75,22 +89,58 @@
                       {:key k :value v :known (set (keys table))}))))
   (let [{:keys [low-watermark high-watermark] :or {low-watermark (* 256 1024) high-watermark (* 1024 1024)}} opts]
     (when (> low-watermark high-watermark)
-      (throw (bad f :low-watermark low-watermark (str "at most :high-watermark (" high-watermark ")")))))
+      (throw (if (contains? opts :low-watermark)
+               (bad f :low-watermark low-watermark (str "at most :high-watermark (" high-watermark ")"))
+               (bad f :high-watermark high-watermark (str "at least :low-watermark (" low-watermark ")"))))))
   opts)
+
+(defn- exclusive!
+  "Refuses options that mean nothing together (one would be silently ignored)."
+  [f opts pairs]
+  (doseq [[a b why] pairs]
+    (when (and (contains? opts a) (contains? opts b))
+      (throw (ex-info (str f ": " a " and " b " cannot go together: " why)
+                      {:key b :value (opts b) :conflicts-with a})))))
+
+(defn- requires!
+  [f opts pairs]
+  (doseq [[a b] pairs]
+    (when (and (contains? opts a) (not (contains? opts b)))
+      (throw (ex-info (str f ": " a " needs " b) {:key a :value (opts a) :requires b})))))
 
 (defn check-server
   "Checks start-server's options; returns them."
   [opts]
-  (check "start-server" server-options opts))
+  (check "start-server" server-options opts)
+  (exclusive! "start-server" opts [[:path :port "a unix socket server has no port"]
+                                   [:path :host "a unix socket server has no host"]
+                                   [:loop :loops "with :loop the server runs on that one loop"]
+                                   [:path :balance "a unix socket server balances :least-loaded only"]])
+  (requires! "start-server" opts [[:file-mode :path] [:balance :loops]])
+  opts)
 
 (defn check-client
   "Checks connect!'s options; returns them. A port or a :path is required."
   [opts]
   (check "connect!" client-options opts)
+  (exclusive! "connect!" opts [[:path :port "a unix socket has no port"]
+                               [:path :host "a unix socket has no host"]
+                               [:path :local-host "a unix socket connect binds no local address"]])
+  (requires! "connect!" opts [[:local-port :local-host]])
   (when-not (or (:port opts) (:path opts))
     (throw (ex-info "connect!: needs :port (with :host, default \"127.0.0.1\") or :path (a unix socket)"
                     {:key :port :value nil :allowed "an integer from 1 to 65535"})))
   opts)
+
+(defn check-map
+  "Checks a small options map `opts` of fn `f` against `table` (key -> [ok? allowed])."
+  [f table opts]
+  (check f table opts))
+
+(defn int-option
+  "An [ok? allowed] pair for integers from `lo` to `hi`."
+  [lo hi]
+  (int-in lo hi))
 
 (defn- ms ^Duration [n] (Duration/ofMillis (long n)))
 

@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
 public final class EchoServer {
     private static final String USAGE = "usage: EchoServer [--host H] [--port P | --unix PATH] [--loops N [--reuse-port]]"
         + " [--idle-timeout D] [--read-timeout D]";
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
 
     private EchoServer() {}
 
@@ -69,6 +69,8 @@ public final class EchoServer {
 
     static ServerConfig parse(String[] args) throws BadOption {
         ServerConfig cfg = new ServerConfig();
+        boolean tcp = false;
+        boolean unix = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--help")) {
@@ -87,14 +89,26 @@ public final class EchoServer {
             }
             String v = args[++i];
             switch (a) {
-                case "--host" -> cfg.host(v);
-                case "--port" -> cfg.port(number(a, v, 0, 65535));
-                case "--unix" -> cfg.unixPath(v);
+                case "--host" -> {
+                    cfg.host(v);
+                    tcp = true;
+                }
+                case "--port" -> {
+                    cfg.port(number(a, v, 0, 65535));
+                    tcp = true;
+                }
+                case "--unix" -> {
+                    cfg.unixPath(v);
+                    unix = true;
+                }
                 case "--loops" -> cfg.loops(number(a, v, 1, 1024));
                 case "--idle-timeout" -> cfg.idleTimeout(duration(a, v));
                 case "--read-timeout" -> cfg.readTimeout(duration(a, v));
                 default -> throw new BadOption("unknown option " + quote(a));
             }
+        }
+        if (tcp && unix) {
+            throw new BadOption("--unix serves a unix socket instead of TCP: use --port/--host or --unix, not both");
         }
         return cfg;
     }
@@ -117,12 +131,16 @@ public final class EchoServer {
             throw new BadOption(option + " must be a duration such as 300s, 500ms, 5m or 1h, got " + quote(v));
         }
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
             default -> Duration.ofHours(n);
         };
+        if (d.compareTo(Duration.ofDays(36500)) > 0) {
+            throw new BadOption(option + " must be at most 100 years, got " + quote(v));
+        }
+        return d;
     }
 
     private static String quote(String s) {

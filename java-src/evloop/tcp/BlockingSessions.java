@@ -121,7 +121,9 @@ public final class BlockingSessions {
         private boolean paused;
         /** A resume check is queued on the loop; set by the session, cleared by the check. */
         private final AtomicBoolean resumeAsked = new AtomicBoolean();
-        private final Object writeLock = new Object();
+        /** A lock, not a monitor: waiting in a monitor pins a virtual thread to its carrier (JDK 21-23). */
+        private final java.util.concurrent.locks.ReentrantLock writeLock = new java.util.concurrent.locks.ReentrantLock();
+        private final java.util.concurrent.locks.Condition writableAgain = writeLock.newCondition();
         private volatile boolean writable = true;
         private volatile boolean open = true;
         private boolean eof;
@@ -149,9 +151,12 @@ public final class BlockingSessions {
         }
 
         void writable(boolean on) {
-            synchronized (writeLock) {
+            writeLock.lock();
+            try {
                 writable = on;
-                writeLock.notifyAll();
+                writableAgain.signalAll();
+            } finally {
+                writeLock.unlock();
             }
         }
 
@@ -215,10 +220,13 @@ public final class BlockingSessions {
          */
         public boolean write(byte[] bytes) throws InterruptedException {
             boolean sent = conn.send(bytes);
-            synchronized (writeLock) {
+            writeLock.lock();
+            try {
                 while (!writable && open) {
-                    writeLock.wait();
+                    writableAgain.await();
                 }
+            } finally {
+                writeLock.unlock();
             }
             return sent;
         }

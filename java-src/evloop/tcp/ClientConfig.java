@@ -62,8 +62,8 @@ public final class ClientConfig extends ConnectionConfig<ClientConfig> {
      * @return this config
      */
     public ClientConfig connectTimeout(Duration timeout) {
-        check(timeout != null && !timeout.isNegative() && !timeout.isZero(), "connectTimeout", timeout,
-            "a duration above zero");
+        check(timeout != null && !timeout.isNegative() && !timeout.isZero() && timeout.compareTo(MAX_DURATION) <= 0,
+            "connectTimeout", timeout, "a duration above zero, at most 100 years");
         this.connectTimeout = timeout;
         return this;
     }

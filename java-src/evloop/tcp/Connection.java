@@ -154,7 +154,9 @@ public final class Connection implements Sender {
     }
 
     /**
-     * Queues {@code data}'s remaining bytes; they are copied, the buffer is not changed.
+     * Queues {@code data}'s remaining bytes; the buffer is not changed. They are copied, except
+     * the frame being delivered to this connection's handler, which goes out straight from the
+     * read buffer (a zero-copy echo).
      *
      * @param data the bytes to send
      * @return false once closing (nothing is sent)
@@ -314,6 +316,9 @@ public final class Connection implements Sender {
             return;
         }
         state = CLOSING;
+        if (timeouts != null) {
+            timeouts.cancel();   // the close timeout is in charge now
+        }
         // Out of the read table also after EOF: a level-triggered fd at end of stream stays
         // readable, and left in the table it would wake every turn until the output drained.
         updateReading();

@@ -46,8 +46,12 @@ public abstract class ConnectionConfig<T extends ConnectionConfig<T>> {
         }
     }
 
+    /** Longer than any timeout makes sense for, and short enough for nanosecond arithmetic. */
+    static final Duration MAX_DURATION = Duration.ofDays(36500);
+
     static Duration checkDuration(String option, Duration d) {
-        check(d != null && !d.isNegative(), option, d, "a duration of zero or more");
+        check(d != null && !d.isNegative() && d.compareTo(MAX_DURATION) <= 0, option, d,
+            "a duration from zero to 100 years");
         return d;
     }
 

@@ -16,42 +16,55 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * One connection being opened: a non-blocking {@code connect}, EINPROGRESS, the fd in the write
  * table until it is writable, then {@code SO_ERROR}: zero makes a {@link Connection}, anything
- * else is the failure, named by errno (or the next address of the name is tried). Names are
- * resolved on a resolver thread, never on the loop; IP literals and Unix paths need none. One
- * timer bounds resolving and connecting together. The connector owns the fd until it hands it
- * to the connection, and closes it itself on failure or timeout. Loop thread, but for the
- * resolving.
+ * else is the failure, named by errno (or the next address of the name is tried).
+ *
+ * <p>Every name is resolved on a resolver thread, never on the loop's: even what looks like a
+ * literal, since a string such as {@code 999.1.1.1} or {@code host:80} makes the JDK query DNS.
+ * One timer bounds resolving and connecting together. The connector owns the fd until it hands
+ * it to the connection, and closes it itself on failure, timeout, or when its client or its
+ * loop closes (it is registered with its shard for that). Loop thread, but for resolving.
  */
 final class Connector implements FdHandler {
-    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-    /** Blocking getaddrinfo calls happen here; daemon threads, so a hung lookup never holds the JVM. */
-    private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "evloop-resolver");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * Blocking getaddrinfo calls happen here: a few daemon threads, so a hung lookup never holds
+     * the JVM and a burst of connects cannot start a thread each.
+     */
+    private static final ExecutorService RESOLVER = resolver();
 
     private final Shard shard;
     private final ClientConfig cfg;
     private final String target;
     final CompletableFuture<Connection> result = new CompletableFuture<>();
     private List<InetAddress> candidates;
+    private InetAddress local;
     private int next;
     private Fd fd;
     private SocketAddress peer;
     private ScheduledTask deadline;
+    /** The most telling failure so far: a connect error beats a bind error. */
+    private Exception lastError;
 
     private Connector(Shard shard, ClientConfig cfg) {
         this.shard = shard;
         this.cfg = cfg;
         this.target = cfg.target();
+    }
+
+    private static ExecutorService resolver() {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "evloop-resolver");
+            t.setDaemon(true);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /** Starts connecting as {@code cfg} says; the future completes on the loop thread. */
@@ -64,33 +77,60 @@ final class Connector implements FdHandler {
     }
 
     private void begin() {
+        if (!shard.connecting(this)) {
+            fail(new IOException("connect(" + target + "): the client is closed"));
+            return;
+        }
         long ms = cfg.connectTimeout.toMillis();
         deadline = shard.loop.schedule(ms, TimeUnit.MILLISECONDS, () -> fail(new NativeException("connect", target,
             Errno.ETIMEDOUT, "no connection within " + ms + " ms")));
         if (cfg.unixPath != null) {
             attemptUnix();
-        } else if (IPV4.matcher(cfg.host).matches() || cfg.host.indexOf(':') >= 0) {
-            resolved(cfg.host);   // a literal: parsing it looks nothing up
         } else {
-            RESOLVER.execute(() -> resolved(cfg.host));
+            RESOLVER.execute(this::resolve);
         }
     }
 
-    /** On the resolver thread (or the loop's, for literals): addresses of the host, then back to the loop. */
-    private void resolved(String host) {
-        List<InetAddress> addrs;
+    /** On the resolver thread: the host's addresses (and the local one's), then back to the loop. */
+    private void resolve() {
+        List<InetAddress> addrs = null;
+        InetAddress bindTo = null;
+        String unresolved = null;
+        Exception cause = null;
         try {
-            addrs = List.of(InetAddress.getAllByName(host.startsWith("[") ? host.substring(1, host.length() - 1) : host));
-        } catch (UnknownHostException e) {
-            UnknownHostException u = new UnknownHostException("connect(" + target + "): cannot resolve " + host);
-            u.initCause(e);
-            shard.onLoop(() -> fail(u));
-            return;
+            addrs = List.of(InetAddress.getAllByName(unbracket(cfg.host)));
+            if (cfg.localHost != null) {
+                unresolved = "local address " + cfg.localHost;
+                bindTo = InetAddress.getByName(unbracket(cfg.localHost));
+            }
+            unresolved = null;
+        } catch (UnknownHostException | RuntimeException e) {
+            unresolved = unresolved != null ? unresolved : cfg.host;
+            cause = e;
         }
-        shard.onLoop(() -> {
-            candidates = addrs;
-            attemptNext(null);
-        });
+        Runnable next;
+        if (unresolved == null) {
+            List<InetAddress> found = addrs;
+            InetAddress localFound = bindTo;
+            next = () -> {
+                candidates = found;
+                local = localFound;
+                attemptNext();
+            };
+        } else {
+            UnknownHostException u = new UnknownHostException("connect(" + target + "): cannot resolve " + unresolved);
+            u.initCause(cause);
+            next = () -> fail(u);
+        }
+        if (!shard.onLoop(next)) {
+            // The loop closed while we resolved: nothing was opened yet, so only the future is left.
+            result.completeExceptionally(new IOException("connect(" + target + "): the event loop is closed"));
+        }
+    }
+
+    /** "[::1]" is the IPv6 literal ::1; anything else is passed as written, for the JDK to judge. */
+    private static String unbracket(String host) {
+        return host.length() > 2 && host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 
     private void attemptUnix() {
@@ -103,30 +143,40 @@ final class Connector implements FdHandler {
         }
     }
 
-    /** Tries the next address; {@code last} is why the previous one failed. */
-    private void attemptNext(Exception last) {
+    /** Tries the next address; with none left, fails with the most telling error so far. */
+    private void attemptNext() {
         if (result.isDone()) {
             return;
         }
         if (next >= candidates.size()) {
-            fail(last);
+            fail(lastError != null ? lastError : new IOException("connect(" + target + "): no address"));
             return;
         }
         InetSocketAddress addr = new InetSocketAddress(candidates.get(next++), cfg.port);
+        Sockets sockets = Sockets.get();
         try {
-            Sockets sockets = Sockets.get();
             fd = Fd.own(sockets.stream(addr));
             peer = addr;
-            if (cfg.localHost != null) {
-                sockets.bind(fd.fd(), new InetSocketAddress(InetAddress.getByName(cfg.localHost), cfg.localPort));
+            if (local != null) {
+                try {
+                    sockets.bind(fd.fd(), new InetSocketAddress(local, cfg.localPort));
+                } catch (NativeException e) {
+                    if (lastError == null) {
+                        lastError = e;   // a bind error only if no connect error says more
+                    }
+                    closeFd();
+                    attemptNext();
+                    return;
+                }
             }
             if (cfg.noDelay) {
                 sockets.setNoDelay(fd.fd(), true);
             }
             connecting(sockets.connect(fd.fd(), addr));
-        } catch (NativeException | UnknownHostException | RuntimeException e) {
+        } catch (NativeException | RuntimeException e) {
+            lastError = e;
             closeFd();
-            attemptNext(e);
+            attemptNext();
         }
     }
 
@@ -151,7 +201,8 @@ final class Connector implements FdHandler {
             ? ((InetSocketAddress) peer).getAddress().getHostAddress() + ":" + cfg.port : target);
         closeFd();
         if (candidates != null) {
-            attemptNext(e);
+            lastError = e;
+            attemptNext();
         } else {
             fail(e);
         }
@@ -162,18 +213,27 @@ final class Connector implements FdHandler {
         fail(error);
     }
 
+    /** Its client or its loop is closing: release the fd and fail the future, on the loop thread. */
+    void cancel(String why) {
+        fail(new IOException("connect(" + target + "): " + why));
+    }
+
     /** Hands the fd to a new connection: from here on the connection owns it. */
     private void established() {
         deadline.cancel();
+        shard.connectDone(this);
         Fd owned = fd;
         fd = null;
         Connection c = new Connection(shard, owned, true, 0, 0, peer);
         if (!shard.connected(c)) {
             owned.close();
+            shard.failed++;
             result.completeExceptionally(new IOException("connect(" + target + "): the client is closing"));
             return;
         }
-        result.complete(c);
+        if (!result.complete(c)) {
+            c.abortNow(DisconnectCause.LOCAL_CLOSE);   // its caller gave up waiting (cancelled): nobody holds it
+        }
     }
 
     private void fail(Throwable e) {
@@ -185,15 +245,13 @@ final class Connector implements FdHandler {
             deadline.cancel();
         }
         shard.failed++;
+        shard.connectDone(this);
         result.completeExceptionally(e);
     }
 
     private void closeFd() {
         if (fd != null) {
-            if (!shard.loop.isClosed()) {
-                shard.loop.remove(fd.fd());
-            }
-            fd.close();
+            fd.closeOn(shard.loop);
             fd = null;
         }
     }

@@ -21,12 +21,12 @@ public interface Framing {
         return new Lines(maxLength);
     }
 
-    /** Every read is a frame, whatever its bytes: for protocols that do their own parsing. */
+    /** Every read is a frame (cut at {@code maxLength}), whatever its bytes: for protocols that do their own parsing. */
     static Framing raw(int maxLength) {
         return new Framing() {
             @Override
             public int frameLength(ByteBuffer buffered) {
-                return buffered.remaining();
+                return Math.min(buffered.remaining(), maxLength);
             }
 
             @Override

@@ -1,8 +1,11 @@
 package evloop.tcp;
 
 import evloop.EventLoop;
+import evloop.LoopHook;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What every connection on one loop shares, whichever server or client it belongs to: the read
@@ -22,15 +25,34 @@ final class LoopResources {
     final Writer writer = new Writer(this);
     /** The connections on this loop, by fd number: the tables' fd, mapped to its connection. */
     private Connection[] byFd = new Connection[64];
+    /** Every server's and client's share of this loop, until it drains. */
+    final Set<Shard> shards = ConcurrentHashMap.newKeySet();
     private ReadBuffer readBuffer;
 
     private LoopResources() {}
 
     static LoopResources of(EventLoop loop) {
         synchronized (ALL) {
-            return ALL.computeIfAbsent(loop, l -> new LoopResources());
+            return ALL.computeIfAbsent(loop, l -> {
+                LoopResources r = new LoopResources();
+                l.addHook(r.closer);
+                return r;
+            });
         }
     }
+
+    /**
+     * The loop closes: its listeners, connections and connects in flight close their own fds
+     * now (the loop never closes what it did not open), whichever server or client owns them.
+     */
+    private final LoopHook closer = new LoopHook() {
+        @Override
+        public void onClose(EventLoop loop) {
+            for (Shard s : shards) {
+                s.closeWithLoop();
+            }
+        }
+    };
 
     /** The read buffer, grown if a frame of {@code maxFrame} bytes plus a read would not fit. */
     ReadBuffer readBuffer(int maxFrame) {

@@ -60,6 +60,12 @@ final class Reader implements FdHandler {
             // At most one read's worth past a partial frame: a batch stays small (fair to the
             // other connections), and so does what one batch can push past a reader's bound.
             int want = Math.min(buf.capacity() - start, LoopResources.READ_SIZE);
+            if (want <= 0) {
+                // A framing that kept asking for more past its own limit: a read of 0 bytes
+                // would look like EOF, so say what it is.
+                protocolError(c, c.handler(), new FramingException("frame longer than " + framing.maxFrameLength() + " bytes"));
+                return;
+            }
             long n;
             try {
                 n = Native.get().read(fd, rb.address + start, want);

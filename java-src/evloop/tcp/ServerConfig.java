@@ -141,7 +141,8 @@ public final class ServerConfig extends ConnectionConfig<ServerConfig> {
      * @return this config
      */
     public ServerConfig acceptRetry(Duration delay) {
-        check(delay != null && !delay.isNegative() && !delay.isZero(), "acceptRetry", delay, "a duration above zero");
+        check(delay != null && !delay.isNegative() && !delay.isZero() && delay.compareTo(MAX_DURATION) <= 0,
+            "acceptRetry", delay, "a duration above zero, at most 100 years");
         this.acceptRetry = delay;
         return this;
     }

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link LoopResources}, shared with every other shard on the loop.
  */
 final class Shard {
-    private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
+    private static final System.Logger LOG = System.getLogger(Shard.class.getName());
 
     final Endpoint endpoint;
     final Settings settings;
@@ -30,6 +30,8 @@ final class Shard {
     final AtomicInteger load = new AtomicInteger();
     final CompletableFuture<Void> drained = new CompletableFuture<>();
     Listener listener;
+    /** Connects in flight (a client's); loop thread only. */
+    private final java.util.Set<Connector> connecting = new java.util.HashSet<>();
     /** For connections accepted on a Unix socket: the listener's address, as their peer. */
     SocketAddress unixPeer;
     private boolean closing;
@@ -50,6 +52,8 @@ final class Shard {
         this.settings = endpoint.settings;
         this.loop = loop;
         this.resources = LoopResources.of(loop);
+        resources.shards.add(this);
+        drained.whenComplete((v, e) -> resources.shards.remove(this));
     }
 
     /** A connection this shard's listener accepted: keep it or hand it to the least-loaded shard. */
@@ -121,9 +125,24 @@ final class Shard {
         checkDrained();
     }
 
-    /** Drained once closing, with no connection left and none still being handed to this loop. */
+    /** A connect starts; false (and it must fail) if this shard is closing. */
+    boolean connecting(Connector c) {
+        if (closing) {
+            return false;
+        }
+        connecting.add(c);
+        return true;
+    }
+
+    /** A connect ended, connected or not. */
+    void connectDone(Connector c) {
+        connecting.remove(c);
+        checkDrained();
+    }
+
+    /** Drained once closing, with no connection left, none being handed to this loop, none connecting. */
     private void checkDrained() {
-        if (closing && load.get() == 0) {
+        if (closing && load.get() == 0 && connecting.isEmpty()) {
             drained.complete(null);
         }
     }
@@ -142,7 +161,7 @@ final class Shard {
         if (listener != null) {
             listener.close();
         }
-        DisconnectCause cause = endpoint.server != null ? DisconnectCause.SERVER_STOP : DisconnectCause.LOCAL_CLOSE;
+        DisconnectCause cause = cause();
         for (Connection c : connections()) {
             if (now) {
                 c.abortNow(cause);
@@ -150,7 +169,34 @@ final class Shard {
                 c.closeGracefully(cause);
             }
         }
+        failConnects();
         checkDrained();
+    }
+
+    private DisconnectCause cause() {
+        return endpoint.server != null ? DisconnectCause.SERVER_STOP : DisconnectCause.LOCAL_CLOSE;
+    }
+
+    private void failConnects() {
+        for (Connector c : new java.util.ArrayList<>(connecting)) {
+            c.cancel("the " + (endpoint.server != null ? "server" : "client") + " was closed");
+        }
+    }
+
+    /**
+     * The loop is closing (its last owner runs this): listener, connections and connects in
+     * flight close their fds now, without a reset where there is nothing left to flush.
+     */
+    void closeWithLoop() {
+        closing = true;
+        if (listener != null) {
+            listener.close();
+        }
+        for (Connection c : connections()) {
+            c.closeNow(cause());
+        }
+        failConnects();
+        drained.complete(null);
     }
 
     /**

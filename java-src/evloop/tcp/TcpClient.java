@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Outbound connections, to a TCP host and port or a Unix socket, with the same
@@ -18,18 +18,22 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>{@code
  * TcpClient.connect(loop, new ClientConfig().port(6666), (conn, line) -> System.out.print(UTF_8.decode(line)))
- *     .thenAccept(conn -> conn.send("hi\n".getBytes(UTF_8)));
+ *     .thenAccept(conn -> conn.send("hi\n".getBytes(UTF_8)));   // closing the connection closes its client
  * }</pre>
  *
  * A connect resolves names on a resolver thread, never the loop's, tries each address of the
  * name in turn, and is bounded by the connect timeout; it fails with an exception that names
  * the target and the errno, as {@code connect(127.0.0.1:1): ECONNREFUSED (Connection refused)}.
+ * Closing the client (or its loop) fails the connects still in flight and closes its
+ * connections: close the clients you create.
  */
 public final class TcpClient implements Closeable {
     private final Endpoint endpoint;
     private final Shard shard;
     private final ClientConfig cfg;
     private final EventLoopGroup ownedLoop;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private TcpClient(EventLoop loop, EventLoopGroup owned, ClientConfig cfg, TcpHandler handler) {
         this.cfg = copy(cfg);
@@ -64,14 +68,14 @@ public final class TcpClient implements Closeable {
     }
 
     /**
-     * A client on a loop and thread of its own, which {@link #close()} closes.
+     * A client on a loop and (daemon) thread of its own, which {@link #close()} closes.
      *
      * @param cfg where to connect and how its connections behave
      * @param handler their callbacks
      * @return a client
      */
     public static TcpClient create(ClientConfig cfg, TcpHandler handler) {
-        EventLoopGroup group = EventLoopGroup.start(1, "evloop-client");
+        EventLoopGroup group = EventLoopGroup.start(1, "evloop-client", true);
         try {
             return new TcpClient(group.loop(0), group, cfg, handler);
         } catch (RuntimeException e) {
@@ -81,7 +85,72 @@ public final class TcpClient implements Closeable {
     }
 
     /**
-     * Opens one connection on {@code loop}: {@code create(loop, cfg, handler).connect()}.
+     * One connection on a loop and (daemon) thread of its own, both closed when the connection
+     * ends or the connect fails: nothing to close but the connection.
+     *
+     * @param cfg where to connect
+     * @param handler the connection's callbacks
+     * @return completes with the connection (on its loop thread) or why it failed
+     */
+    public static CompletableFuture<Connection> connectOnce(ClientConfig cfg, TcpHandler handler) {
+        TcpClient[] self = new TcpClient[1];
+        self[0] = create(cfg, closingWithItsConnection(handler, self));
+        return oneShot(self[0]);
+    }
+
+    /** {@code handler}, with the client closed (and a loop of its own) when its connection ends. */
+    private static TcpHandler closingWithItsConnection(TcpHandler handler, TcpClient[] self) {
+        return new TcpHandler() {
+            @Override
+            public void onConnect(Connection c) throws Exception {
+                handler.onConnect(c);
+            }
+
+            @Override
+            public void onMessage(Connection c, java.nio.ByteBuffer frame) throws Exception {
+                handler.onMessage(c, frame);
+            }
+
+            @Override
+            public void onWritabilityChanged(Connection c, boolean writable) throws Exception {
+                handler.onWritabilityChanged(c, writable);
+            }
+
+            @Override
+            public boolean onTimeout(Connection c, DisconnectCause which) throws Exception {
+                return handler.onTimeout(c, which);
+            }
+
+            @Override
+            public void onProtocolError(Connection c, FramingException e) throws Exception {
+                handler.onProtocolError(c, e);
+            }
+
+            @Override
+            public void onDisconnect(Connection c, DisconnectCause cause) throws Exception {
+                try {
+                    handler.onDisconnect(c, cause);
+                } finally {
+                    self[0].closeAsync(Duration.ZERO);
+                }
+            }
+        };
+    }
+
+    /** Connects once; a failed connect closes the client too. */
+    private static CompletableFuture<Connection> oneShot(TcpClient client) {
+        CompletableFuture<Connection> f = client.connect();
+        f.whenComplete((c, e) -> {
+            if (e != null) {
+                client.closeAsync(Duration.ZERO);
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Opens one connection on {@code loop}, with a client of its own that closes when the
+     * connection ends (or the connect fails): nothing to close but the connection.
      *
      * @param loop the loop
      * @param cfg where to connect
@@ -89,7 +158,9 @@ public final class TcpClient implements Closeable {
      * @return completes with the connection (on the loop thread) or the failure
      */
     public static CompletableFuture<Connection> connect(EventLoop loop, ClientConfig cfg, TcpHandler handler) {
-        return create(loop, cfg, handler).connect();
+        TcpClient[] self = new TcpClient[1];
+        self[0] = create(loop, cfg, closingWithItsConnection(handler, self));
+        return oneShot(self[0]);
     }
 
     /** @return completes with a new connection (on the loop thread, after its onConnect) or why it failed */
@@ -120,38 +191,44 @@ public final class TcpClient implements Closeable {
 
     /** @return the open connections as data (asks the loop) */
     public List<ConnectionInfo> connections() {
-        if (shard.loop.isClosed()) {
+        try {
+            return shard.loop.call(() -> {
+                List<ConnectionInfo> out = new ArrayList<>();
+                for (Connection c : shard.connections()) {
+                    out.add(c.info());
+                }
+                return out;
+            });
+        } catch (java.util.concurrent.RejectedExecutionException | IllegalStateException closing) {
             return List.of();
         }
-        return shard.loop.call(() -> {
-            List<ConnectionInfo> out = new ArrayList<>();
-            for (Connection c : shard.connections()) {
-                out.add(c.info());
-            }
-            return out;
-        });
     }
 
     /**
-     * Closes every connection (flushing, within the close timeout) and, for a client with a loop
-     * of its own, the loop. On a loop thread it does not wait.
+     * Starts closing: connects in flight fail, connections get {@code grace} to flush before
+     * they are reset, then a loop of the client's own is closed. Idempotent.
+     *
+     * @param grace how long connections may take to flush
+     * @return completes when everything is released
+     */
+    public CompletableFuture<Void> closeAsync(Duration grace) {
+        ConnectionConfig.checkDuration("grace", grace);
+        if (closing.compareAndSet(false, true)) {
+            endpoint.closeTimeoutNanos = grace.toNanos();
+            Stopping.start("client of " + cfg.target(), new Shard[] {shard}, ownedLoop, grace, closed, () -> { });
+        }
+        return closed;
+    }
+
+    /**
+     * Closes as {@link #closeAsync} does with the close timeout, and waits for it, boundedly,
+     * unless called on a loop thread, where it never waits.
      */
     @Override
     public void close() {
-        if (shard.onLoop(() -> shard.shutdown(false))) {
-            if (EventLoop.current() == null) {
-                try {
-                    shard.drained.get(TimeUnit.NANOSECONDS.toMillis(endpoint.closeTimeoutNanos) + 2000, TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (Exception e) {
-                    shard.onLoop(() -> shard.shutdown(true));
-                }
-            }
-        }
-        if (ownedLoop != null) {
-            ownedLoop.close(Duration.ofNanos(endpoint.closeTimeoutNanos).plusSeconds(2));
-        }
+        long graceNanos = endpoint.closeTimeoutNanos;
+        Stopping.await(closeAsync(Duration.ofNanos(graceNanos)), Stopping.closeWaitMillis(graceNanos),
+            "client of " + cfg.target());
     }
 
     @Override

@@ -15,8 +15,9 @@ public interface TcpHandler {
 
     /**
      * One complete frame (for lines: the line with its {@code \n}). The buffer is a view into the
-     * server's read buffer, valid only during this call: copy what you keep. Sending it back with
-     * {@link Connection#send(ByteBuffer)} copies it. Throwing closes this connection only.
+     * loop's read buffer, valid only during this call: copy what you keep. Sending it back with
+     * {@link Connection#send(ByteBuffer)} during this call sends it straight from the read buffer
+     * (no copy), so do not change its bytes. Throwing closes this connection only.
      */
     void onMessage(Connection conn, ByteBuffer frame) throws Exception;
 

@@ -60,8 +60,6 @@ public final class TcpServer implements Closeable {
         STOPPED
     }
 
-    /** Slack on top of the grace period before the server stops waiting for a flush. */
-    private static final long SLACK_MILLIS = 2000;
 
     private final Shard[] shards;
     private final Endpoint endpoint;
@@ -285,10 +283,7 @@ public final class TcpServer implements Closeable {
         if (status.compareAndSet(Status.RUNNING, Status.STOPPING)) {
             endpoint.closeTimeoutNanos = graceNanos;
             closeListeners();
-            // A thread of its own does the waiting, so no loop thread ever waits for a loop.
-            Thread t = new Thread(() -> stopAll(grace), "evloop-stop-" + address);
-            t.setDaemon(true);
-            t.start();
+            Stopping.start("server on " + address, shards, ownedGroup, grace, stopped, () -> status.set(Status.STOPPED));
         }
         return stopped;
     }
@@ -300,42 +295,7 @@ public final class TcpServer implements Closeable {
      */
     @Override
     public void close() {
-        CompletableFuture<Void> f = closeAsync();
-        if (EventLoop.current() != null) {
-            return;
-        }
-        try {
-            // stopAll's waits: grace + slack, then slack after the resets, then grace + slack for the threads.
-            long grace = TimeUnit.NANOSECONDS.toMillis(endpoint.closeTimeoutNanos);
-            f.get(saturatedPlus(saturatedPlus(grace, grace), 4 * SLACK_MILLIS), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "server on " + address + " did not finish stopping in time", e);
-        }
-    }
-
-    private void stopAll(Duration grace) {
-        try {
-            shutdownShards(false);
-            if (!awaitDrained(saturatedPlus(grace.toMillis(), SLACK_MILLIS))) {
-                LOG.log(Level.WARNING, "server on " + address + " did not drain in time; resetting what is left");
-                shutdownShards(true);
-                awaitDrained(SLACK_MILLIS);
-            }
-        } catch (Throwable t) {
-            LOG.log(Level.WARNING, "server on " + address + " failed while stopping", t);
-        } finally {
-            try {
-                if (ownedGroup != null && !ownedGroup.close(Duration.ofMillis(saturatedPlus(grace.toMillis(), SLACK_MILLIS)))) {
-                    LOG.log(Level.WARNING, "a loop of the server on " + address + " is still blocked by a handler;"
-                        + " it releases its thread and fds when the handler returns");
-                }
-            } finally {
-                status.set(Status.STOPPED);
-                stopped.complete(null);
-            }
-        }
+        Stopping.await(closeAsync(), Stopping.closeWaitMillis(endpoint.closeTimeoutNanos), "server on " + address);
     }
 
     /**
@@ -357,41 +317,10 @@ public final class TcpServer implements Closeable {
                 s.loop.call(() -> {
                     s.listener.close();
                     return null;
-                }, Duration.ofMillis(SLACK_MILLIS));
+                }, Duration.ofMillis(Stopping.SLACK_MILLIS));
             } catch (RuntimeException e) {
                 LOG.log(Level.DEBUG, "listener of " + address + " closes with the rest: " + e.getMessage());
             }
-        }
-    }
-
-    /** Hands each shard its shutdown; a loop nobody runs is shut down here, as its owner. */
-    private void shutdownShards(boolean now) {
-        for (Shard s : shards) {
-            if (!s.loop.isRunning() || !s.onLoop(() -> s.shutdown(now))) {
-                s.shutdownAnywhere();
-            }
-        }
-    }
-
-    private static long saturatedPlus(long a, long b) {
-        long sum = a + b;
-        return sum < 0 ? Long.MAX_VALUE : sum;
-    }
-
-    /** Waits for every shard to drain; false if {@code millis} passed first. */
-    private boolean awaitDrained(long millis) {
-        CompletableFuture<?>[] all = new CompletableFuture<?>[shards.length];
-        for (int i = 0; i < shards.length; i++) {
-            all[i] = shards[i].drained;
-        }
-        try {
-            CompletableFuture.allOf(all).get(millis, TimeUnit.MILLISECONDS);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } catch (Exception e) {
-            return false;
         }
     }
 

@@ -39,13 +39,17 @@ final class Timeouts implements Runnable {
         set(idleNanos, readNanos, writeNanos);
     }
 
-    /** New limits (zero: off); the timer is re-armed for the nearest. */
+    /** New limits (zero: off), counted from now; the timer is re-armed for the nearest. */
     void set(long idle, long read, long write) {
         this.idleNanos = idle;
         this.readNanos = read;
         this.writeNanos = write;
+        long now = loop.now();
+        lastIo = now;
+        lastFrame = now;
+        lastWrite = now;
         disarm();
-        arm(loop.now());
+        arm(now);
     }
 
     long idleNanos() {
@@ -110,6 +114,9 @@ final class Timeouts implements Runnable {
     public void run() {
         timer = null;
         timerDeadline = Long.MAX_VALUE;
+        if (!conn.isOpen()) {
+            return;   // closing: the close timeout is in charge now
+        }
         long now = System.nanoTime();
         if (writeNanos > 0 && (conn.out != null && !conn.out.isEmpty()) && now - lastWrite >= writeNanos) {
             lastWrite = now;
@@ -129,6 +136,9 @@ final class Timeouts implements Runnable {
                 return;
             }
         }
+        // A handler that kept the connection may have re-armed meanwhile (setTimeouts, output
+        // that had to wait): one timer per connection, never two.
+        disarm();
         arm(now);
     }
 

@@ -18,13 +18,17 @@ import java.util.Set;
 /**
  * A listening Unix socket and the file it lives at. Binding over a path whose socket nobody
  * listens on any more (a server that died) replaces it; over a live one fails with EADDRINUSE
- * naming the path; a path that exists but is not a socket is never touched. The mode is set
- * between bind and listen, when nobody can connect yet. On close the file is removed, but only
- * if it is still the one this server created (same inode): a later server may own the path by
- * then. Abstract names ({@code @name}) have no file, so none of this applies to them.
+ * naming the path; a path that exists but is not a socket is never touched.
+ *
+ * <p>The socket is bound under a temporary name beside the path, given its mode, made to
+ * listen, and only then renamed onto the path: the path never shows a socket with the wrong
+ * mode, nor one that does not listen yet (which another server starting at the same moment
+ * would take for stale), and a start that fails leaves no file. On close the file is removed,
+ * but only if it is still the one this server created (same inode): a later server may own the
+ * path by then. Abstract names ({@code @name}) have no file, so none of this applies to them.
  */
 final class UnixSocketFile {
-    private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
+    private static final System.Logger LOG = System.getLogger(UnixSocketFile.class.getName());
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
 
@@ -40,28 +44,56 @@ final class UnixSocketFile {
     static Fd listen(UnixAddress addr, int backlog, int mode, UnixSocketFile[] file) throws NativeException {
         Sockets sockets = Sockets.get();
         Fd fd = Fd.own(sockets.unixStream());
-        try {
-            if (!addr.isAbstract()) {
-                clearStale(addr.path());
+        if (addr.isAbstract()) {
+            try {
+                sockets.bindUnix(fd.fd(), addr.path());
+                sockets.listen(fd.fd(), backlog);
+                return fd;
+            } catch (NativeException | RuntimeException e) {
+                fd.close();
+                throw e;
             }
-            sockets.bindUnix(fd.fd(), addr.path());
-            if (!addr.isAbstract()) {
-                Path p = Path.of(addr.path());
-                if (mode >= 0) {
-                    Files.setPosixFilePermissions(p, permissions(mode));
-                }
-                file[0] = new UnixSocketFile(p, Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS));
+        }
+        Path target = Path.of(addr.path());
+        Path tmp = target.resolveSibling(target.getFileName() + "." + Long.toHexString(TMP.incrementAndGet()) + "~");
+        // A temporary name too long for sun_path: bind the path itself (the old way, with its gap).
+        boolean viaTmp = tmp.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= evloop.sys.SockAddr.MAX_UNIX_PATH;
+        Path bound = viaTmp ? tmp : target;
+        try {
+            clearStale(addr.path());
+            sockets.bindUnix(fd.fd(), bound.toString());
+            if (mode >= 0) {
+                Files.setPosixFilePermissions(bound, permissions(mode));
             }
             sockets.listen(fd.fd(), backlog);
+            if (viaTmp) {
+                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            file[0] = new UnixSocketFile(target, Files.getAttribute(target, "unix:ino", LinkOption.NOFOLLOW_LINKS));
             return fd;
-        } catch (NativeException | RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             fd.close();
-            throw e;
-        } catch (IOException e) {
-            fd.close();
-            throw new UncheckedIOException("setting up the unix socket " + addr.path() + ": " + e.getMessage(), e);
+            if (viaTmp) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
+            if (e instanceof IOException && !(e instanceof NativeException)) {
+                throw new UncheckedIOException("setting up the unix socket " + addr.path() + ": " + e.getMessage(),
+                    (IOException) e);
+            }
+            if (e instanceof NativeException) {
+                throw (NativeException) e;
+            }
+            throw (RuntimeException) e;
         }
     }
+
+    /** Tells temporary names apart within this process. */
+    private static final java.util.concurrent.atomic.AtomicLong TMP = new java.util.concurrent.atomic.AtomicLong(
+        ProcessHandle.current().pid() << 20);
 
     /** A socket file nobody listens on is removed; a live one, or anything else, is refused. */
     private static void clearStale(String path) throws NativeException {
@@ -93,7 +125,8 @@ final class UnixSocketFile {
                 }
             }
             if (e.errno() != Errno.EAGAIN) {
-                throw e;
+                throw new NativeException("bind", path, e.errno(), Errno.name(e.errno())
+                    + " while checking whether a server listens on the socket already there");
             }
         }
         // It accepted, or its backlog is full (EAGAIN): a server is listening there.

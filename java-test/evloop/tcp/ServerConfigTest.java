@@ -24,8 +24,10 @@ class ServerConfigTest {
         rejected("maxClients must be at least 1, got 0", () -> c.maxClients(0));
         rejected("maxLineLength must be between 1 and 67108864 (64 MiB), got 0", () -> c.maxLineLength(0));
         rejected("watermarks must be 0 <= low <= high, got 10, 5", () -> c.watermarks(10, 5));
-        rejected("closeTimeout must be a duration of zero or more, got PT-1S", () -> c.closeTimeout(Duration.ofSeconds(-1)));
-        rejected("acceptRetry must be a duration above zero, got PT0S", () -> c.acceptRetry(Duration.ZERO));
+        rejected("closeTimeout must be a duration from zero to 100 years, got PT-1S", () -> c.closeTimeout(Duration.ofSeconds(-1)));
+        rejected("idleTimeout must be a duration from zero to 100 years, got PT960000H",
+            () -> c.idleTimeout(Duration.ofDays(40000)));
+        rejected("acceptRetry must be a duration above zero, at most 100 years, got PT0S", () -> c.acceptRetry(Duration.ZERO));
         rejected("host must be an address or host name, got  ", () -> c.host(" "));
     }
 }

@@ -171,4 +171,58 @@ class TimeoutTest {
             assertEquals(0, s.loop().call(() -> s.loop().stats().pendingTimers()), "their timers went with them");
         }
     }
+
+    @Test
+    void keepingATimedOutConnectionAndReArmingNeverPilesUpTimers() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger fired = new java.util.concurrent.atomic.AtomicInteger();
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(30)),
+                new TcpHandler() {
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {}
+
+                    @Override
+                    public boolean onTimeout(Connection c, DisconnectCause which) {
+                        fired.incrementAndGet();
+                        c.setTimeouts(Duration.ofMillis(30), Duration.ZERO, Duration.ZERO);   // re-arm, then keep
+                        return true;
+                    }
+                });
+             Client c = new Client(s.port())) {
+            await("ten keeps", 10_000, () -> fired.get() >= 10);
+            int pending = s.loop().call(() -> s.loop().stats().pendingTimers());
+            assertEquals(1, pending, "one timer per connection, however often it was kept");
+        }
+    }
+
+    @Test
+    void aClosingConnectionHearsNoMoreTimeouts() throws Exception {
+        List<DisconnectCause> timeouts = new CopyOnWriteArrayList<>();
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(100))
+                 .closeTimeout(Duration.ofMillis(800)), new TcpHandler() {
+                @Override
+                public void onConnect(Connection c) {
+                    c.send(new byte[32 << 20]);   // more than the peer reads: the close has to wait
+                    c.close();
+                }
+
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {}
+
+                @Override
+                public boolean onTimeout(Connection c, DisconnectCause which) {
+                    timeouts.add(which);
+                    return false;
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client notReading = new Client(s.port())) {
+            await("the close to time out", 10_000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.CLOSE_TIMEOUT), causes);
+            assertEquals(List.of(), timeouts, "the read timeout did not fire while closing");
+        }
+    }
 }
