@@ -1,5 +1,6 @@
 package evloop.examples;
 
+import evloop.tcp.BatchHandler;
 import evloop.tcp.ServerConfig;
 import evloop.tcp.TcpServer;
 import java.time.Duration;
@@ -49,7 +50,9 @@ public final class EchoServer {
         }
         TcpServer server;
         try {
-            server = TcpServer.start(cfg, (conn, line) -> conn.send(line));
+            // Every complete line of a read at once: an echo treats lines alike, so it need not
+            // find each one's end, only the last (see BatchHandler).
+            server = TcpServer.start(cfg, (BatchHandler) (conn, lines) -> conn.send(lines));
         } catch (RuntimeException e) {
             // Address in use, a bad path: one line that says which, no stack trace.
             String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();

@@ -11,10 +11,37 @@ import java.nio.ByteOrder;
  * {@link #maxFrameLength()}, so memory per connection stays bounded whatever the peer sends.
  */
 public interface Framing {
+    /**
+     * @param buffered the bytes so far, between position and limit (not to be moved)
+     * @return the length of the first complete frame, or 0 when more bytes are needed
+     * @throws FramingException to reject the stream
+     */
     int frameLength(ByteBuffer buffered) throws FramingException;
 
-    /** The longest frame accepted; longer ones are a protocol error. */
+    /** @return the longest frame accepted; longer ones are a protocol error */
     int maxFrameLength();
+
+    /**
+     * The length of the complete frames at the front of {@code buffered}, taken together: what a
+     * {@link BatchHandler} receives as one region. The default goes frame by frame; lines only
+     * look for the last newline, scanning backwards, so a batch costs a scan of its last partial
+     * line rather than of every byte. What follows the region is held to {@link #maxFrameLength()}
+     * like any partial frame; the complete frames inside it, already read, are not.
+     *
+     * @param buffered the bytes so far, between position and limit (not to be moved)
+     * @return the length of the complete frames, 0 if there is none yet
+     * @throws FramingException to reject the stream
+     */
+    default int completeLength(ByteBuffer buffered) throws FramingException {
+        ByteBuffer b = buffered.duplicate();
+        int total = 0;
+        int n;
+        while (b.hasRemaining() && (n = frameLength(b)) > 0) {
+            b.position(b.position() + n);
+            total += n;
+        }
+        return total;
+    }
 
     /** Newline-delimited lines, each frame ending with (and including) its {@code \n}; {@code \r\n} stays as sent. */
     static Framing lines(int maxLength) {
@@ -59,6 +86,41 @@ public interface Framing {
                 throw new FramingException("line longer than " + max + " bytes");
             }
             return 0;
+        }
+
+        @Override
+        public int completeLength(ByteBuffer b) throws FramingException {
+            int start = b.position();
+            int nl = lastIndexOfNewline(b, start, b.limit());
+            int partial = nl < 0 ? b.remaining() : b.limit() - nl - 1;
+            if (partial >= max) {
+                throw new FramingException("line longer than " + max + " bytes");
+            }
+            return nl < 0 ? 0 : nl - start + 1;
+        }
+
+        /**
+         * Index of the last '\n' in [from, to), or -1. Eight bytes per step from the end, with the
+         * exact zero-byte test ((w & 0x7f..) + 0x7f..) | w | 0x7f.., complemented: unlike the
+         * fast one used forwards, it flags no byte above a match, so the highest flag is exact.
+         */
+        static int lastIndexOfNewline(ByteBuffer b, int from, int to) {
+            int i = to;
+            if (b.order() == ByteOrder.LITTLE_ENDIAN) {
+                for (; i - 8 >= from; i -= 8) {
+                    long w = b.getLong(i - 8) ^ 0x0A0A_0A0A_0A0A_0A0AL;
+                    long found = ~(((w & 0x7F7F_7F7F_7F7F_7F7FL) + 0x7F7F_7F7F_7F7F_7F7FL) | w | 0x7F7F_7F7F_7F7F_7F7FL);
+                    if (found != 0) {
+                        return i - 8 + 7 - (Long.numberOfLeadingZeros(found) >>> 3);
+                    }
+                }
+            }
+            for (i = i - 1; i >= from; i--) {
+                if (b.get(i) == '\n') {
+                    return i;
+                }
+            }
+            return -1;
         }
 
         /**

@@ -108,6 +108,10 @@ final class Reader implements FdHandler {
 
     private void deliver(Connection c, Framing framing, ByteBuffer buf, ByteBuffer frame) {
         TcpHandler h = c.handler();
+        if (h instanceof BatchHandler) {
+            deliverBatch(c, (BatchHandler) h, framing, buf, frame);
+            return;
+        }
         while (buf.hasRemaining() && c.state == Connection.OPEN) {
             int length;
             try {
@@ -130,6 +134,30 @@ final class Reader implements FdHandler {
                 c.handlerFailed("onMessage", e);
                 return;
             }
+        }
+    }
+
+    /** Every complete frame of the read as one region: one call, one scan for the end. */
+    private void deliverBatch(Connection c, BatchHandler h, Framing framing, ByteBuffer buf, ByteBuffer frame) {
+        int length;
+        try {
+            length = framing.completeLength(buf);
+        } catch (FramingException e) {
+            protocolError(c, h, e);
+            return;
+        }
+        if (length == 0) {
+            return;
+        }
+        int start = buf.position();
+        buf.position(start + length);
+        frame.clear().position(start).limit(start + length);
+        c.framesIn++;
+        c.shard.framesIn++;
+        try {
+            h.onMessages(c, frame);
+        } catch (Throwable e) {
+            c.handlerFailed("onMessages", e);
         }
     }
 

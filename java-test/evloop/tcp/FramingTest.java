@@ -60,4 +60,41 @@ class FramingTest {
     void rawFramesAreWholeReads() throws Exception {
         assertEquals(5, Framing.raw(64).frameLength(bytes("a\nb\nc")));
     }
+
+    @Test
+    void theBackwardScanFindsTheLastNewlineAtEveryPositionInBothByteOrders() {
+        java.util.Random rnd = new java.util.Random(7);
+        for (java.nio.ByteOrder order : new java.nio.ByteOrder[] {java.nio.ByteOrder.LITTLE_ENDIAN, java.nio.ByteOrder.BIG_ENDIAN}) {
+            for (int len = 0; len < 40; len++) {
+                for (int trial = 0; trial < 50; trial++) {
+                    ByteBuffer b = ByteBuffer.allocate(len).order(order);
+                    for (int i = 0; i < len; i++) {
+                        // Mostly bytes near '\n' (0x0a) and 0x0b, which fool a sloppy zero-byte test.
+                        int k = rnd.nextInt(10);
+                        b.put(i, (byte) (k == 0 ? '\n' : k < 4 ? 0x0b : k < 6 ? 0x8a : 'x'));
+                    }
+                    int from = len == 0 ? 0 : rnd.nextInt(len + 1);
+                    int expected = -1;
+                    for (int i = len - 1; i >= from; i--) {
+                        if (b.get(i) == '\n') {
+                            expected = i;
+                            break;
+                        }
+                    }
+                    assertEquals(expected, Framing.Lines.lastIndexOfNewline(b, from, len), order + " len " + len);
+                }
+            }
+        }
+    }
+
+    @Test
+    void completeLinesTakenTogetherEndAtTheLastNewlineAndThePartialIsHeldToTheLimit() throws Exception {
+        Framing lines = Framing.lines(10);
+        assertEquals(9, lines.completeLength(bytes("ab\ncd\nef\ngh")));
+        assertEquals(0, lines.completeLength(bytes("abc")));
+        assertEquals(14, lines.completeLength(bytes("a-line-of-13!\n")), "a complete line is not held to the limit");
+        assertThrows(FramingException.class, () -> lines.completeLength(bytes("ok\nthis-partial-is-long")));
+        Framing raw = Framing.raw(4);
+        assertEquals(4, raw.completeLength(bytes("abcd")), "the default goes frame by frame");
+    }
 }

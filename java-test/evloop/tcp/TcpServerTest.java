@@ -316,4 +316,25 @@ class TcpServerTest {
             assertEquals(false, info.outbound());
         }
     }
+
+    @Test
+    void aBatchHandlerGetsTheCompleteLinesOfEachReadAtOnceByteExact() throws Exception {
+        java.util.List<String> batches = new java.util.concurrent.CopyOnWriteArrayList<>();
+        TcpServer s = TcpServer.start(new ServerConfig().port(0).maxLineLength(64), (BatchHandler) (c, lines) -> {
+            batches.add(StandardCharsets.ISO_8859_1.decode(lines.duplicate()).toString());
+            c.send(lines);
+        });
+        servers.add(s);
+        try (Client c = new Client(s.port())) {
+            c.send("one\ntwo\nthr");
+            assertEquals("one\n", c.line());
+            assertEquals("two\n", c.line());
+            c.send("ee\n");
+            assertEquals("three\n", c.line());
+            await("both batches", 5000, () -> batches.size() == 2);
+            assertEquals(List.of("one\ntwo\n", "three\n"), batches, "whole lines only, the partial held back");
+            c.send("x".repeat(100));
+            assertTrue(c.line().startsWith("error: line longer than 64 bytes"), "the partial is held to the limit");
+        }
+    }
 }
