@@ -52,7 +52,11 @@ public enum Interest {
         this.mask = mask;
     }
 
-    /** The kernel's bit for this value. */
+    /**
+     * The kernel's bit for this value.
+     *
+     * @return its {@code EPOLL*} bit
+     */
     public int mask() {
         return mask;
     }

@@ -23,22 +23,44 @@ public final class Ready {
         bits = new int[capacity];
     }
 
-    /** Number of pairs in this turn. */
+    /**
+     * Number of pairs in this turn.
+     *
+     * @return how many pairs; indexes run from 0 to one less
+     */
     public int size() {
         return size;
     }
 
+    /**
+     * The fd of pair {@code i}.
+     *
+     * @param i from 0 to {@code size() - 1}
+     * @return the fd epoll reported
+     * @throws IndexOutOfBoundsException for an {@code i} outside that range
+     */
     public int fd(int i) {
         check(i);
         return fds[i];
     }
 
+    /**
+     * The events of pair {@code i}.
+     *
+     * @param i from 0 to {@code size() - 1}
+     * @return what epoll reported for the fd, as a shared immutable set: never allocated per call
+     * @throws IndexOutOfBoundsException for an {@code i} outside that range
+     */
     public Set<Interest> events(int i) {
         check(i);
         return Interest.decode(bits[i]);
     }
 
-    /** The pairs as an immutable list, to keep after the turn. */
+    /**
+     * The pairs as an immutable list, to keep after the turn.
+     *
+     * @return a new list of the pairs, in this view's order
+     */
     public List<FdEvent> copy() {
         List<FdEvent> out = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {

@@ -9,5 +9,13 @@ package evloop;
  */
 @FunctionalInterface
 public interface TurnHandler {
+    /**
+     * Handles one turn's pairs, on the loop thread.
+     *
+     * @param loop the loop, whose {@link EventLoop#dispatch(Ready)} hands the pairs to the tables
+     * @param ready the turn's pairs, valid only during this call ({@link Ready#copy()} keeps them)
+     * @throws Exception goes to the loop's {@link ErrorHandler} (with fd -1); the loop goes on, and
+     *     pairs not yet dispatched in this turn are dropped
+     */
     void onTurn(EventLoop loop, Ready ready) throws Exception;
 }

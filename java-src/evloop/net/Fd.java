@@ -35,7 +35,13 @@ public final class Fd implements AutoCloseable {
         this.number = number;
     }
 
-    /** Takes ownership of {@code number}, an fd nobody else will close. */
+    /**
+     * Takes ownership of {@code number}, an fd nobody else will close.
+     *
+     * @param number an open fd, which from now on only the returned {@code Fd} closes
+     * @return the owner
+     * @throws IllegalArgumentException for a negative number
+     */
     public static Fd own(int number) {
         if (number < 0) {
             throw new IllegalArgumentException("not an fd: " + number);
@@ -43,25 +49,49 @@ public final class Fd implements AutoCloseable {
         return new Fd(number);
     }
 
-    /** The number, for the loop's tables and for syscalls; -1 once closed. */
+    /**
+     * The number, for the loop's tables and for syscalls; -1 once closed.
+     *
+     * @return the fd, or -1 once closed
+     */
     public int fd() {
         return number;
     }
 
-    /** True until {@link #close()}. */
+    /**
+     * True until {@link #close()}.
+     *
+     * @return whether the fd is still open
+     */
     public boolean isOpen() {
         return number >= 0;
     }
 
     /**
      * Reads into {@code buf} at its position. Returns the bytes read, 0 at end of stream, or
-     * {@link Net#WOULD_BLOCK} when nothing is there (EAGAIN is a value, not an error).
+     * {@link Net#WOULD_BLOCK} when nothing is there (EAGAIN is a value, not an error). EINTR is
+     * retried.
+     *
+     * @param buf a direct buffer, filled from its position up to its limit; its position
+     *     advances by the bytes read
+     * @return bytes read, 0 at end of stream, or {@link Net#WOULD_BLOCK}
+     * @throws IOException a {@link evloop.sys.NativeException} naming read, the fd and errno
+     *     (ECONNRESET, say; EBADF once closed)
      */
     public int read(ByteBuffer buf) throws IOException {
         return Native.get().read(number, buf);
     }
 
-    /** Writes from {@code buf} at its position; returns the bytes written or {@link Net#WOULD_BLOCK}. */
+    /**
+     * Writes from {@code buf} at its position; returns the bytes written or {@link Net#WOULD_BLOCK}.
+     * EINTR is retried. On a socket, {@link #send} is the call to use: it passes MSG_NOSIGNAL.
+     *
+     * @param buf a direct buffer, written from its position up to its limit; its position
+     *     advances by the bytes written
+     * @return bytes written, which may be fewer than remained, or {@link Net#WOULD_BLOCK}
+     * @throws IOException a {@link evloop.sys.NativeException} naming write, the fd and errno
+     *     (EBADF once closed)
+     */
     public int write(ByteBuffer buf) throws IOException {
         return Native.get().write(number, buf);
     }

@@ -11,6 +11,7 @@ import java.util.Objects;
 public final class UnixAddress extends SocketAddress {
     private static final long serialVersionUID = 1L;
 
+    /** The path or {@code @name}, as given to {@link #of}. */
     private final String path;
 
     private UnixAddress(String path) {

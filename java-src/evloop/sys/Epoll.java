@@ -22,14 +22,21 @@ public final class Epoll implements AutoCloseable {
     public static final int DATA_OFFSET;
 
     // Event bits from <sys/epoll.h>. Interest#decode turns them into typed values.
+    /** Readiness: readable, or a listening socket has a connection to accept. */
     public static final int EPOLLIN = 0x001;
+    /** Readiness: urgent (out-of-band) data to read. */
     public static final int EPOLLPRI = 0x002;
+    /** Readiness: writable. */
     public static final int EPOLLOUT = 0x004;
+    /** Readiness: an error is pending on the fd; reported whether asked for or not. */
     public static final int EPOLLERR = 0x008;
+    /** Readiness: hang-up, both directions shut; reported whether asked for or not. */
     public static final int EPOLLHUP = 0x010;
+    /** Readiness: the peer shut down its writing side (half-close). */
     public static final int EPOLLRDHUP = 0x2000;
+    /** Registration flag, not readiness: report one event, then disable the fd until {@link #modify} re-arms it. */
     public static final int EPOLLONESHOT = 1 << 30;
-    /** Bit 31: negative as a Java int. */
+    /** Registration flag, not readiness: edge-triggered. Bit 31: negative as a Java int. */
     public static final int EPOLLET = 1 << 31;
 
     private static final int EPOLL_CLOEXEC = Native.O_CLOEXEC;
@@ -68,7 +75,17 @@ public final class Epoll implements AutoCloseable {
         this.eventsAddress = Native.address(events);
     }
 
-    /** {@code epoll_create1(EPOLL_CLOEXEC)} with room for {@code capacity} events per wait. */
+    /**
+     * {@code epoll_create1(EPOLL_CLOEXEC)} with room for {@code capacity} events per wait. Until
+     * the layout check has passed once, it runs first (see the class comment); a layout that
+     * does not match the kernel's throws {@link IllegalStateException}.
+     *
+     * @param capacity the most events one {@link #await} returns; at least 1
+     * @return a new instance that owns its epoll fd until {@link #close()}
+     * @throws NativeException naming the call and errno when epoll_create1, or the layout
+     *     check's eventfd, fails (EMFILE, say)
+     * @throws IllegalArgumentException if {@code capacity} is below 1
+     */
     public static Epoll open(int capacity) throws NativeException {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be positive: " + capacity);
@@ -85,22 +102,58 @@ public final class Epoll implements AutoCloseable {
         return new Epoll(nat, epfd, capacity);
     }
 
+    /**
+     * The epoll fd itself, which this instance owns and closes.
+     *
+     * @return the fd
+     */
     public int fd() {
         return epfd;
     }
 
+    /**
+     * The most events one {@link #await} returns, as given to {@link #open}.
+     *
+     * @return the capacity
+     */
     public int capacity() {
         return capacity;
     }
 
+    /**
+     * {@code epoll_ctl(EPOLL_CTL_ADD)}: starts watching {@code fd}.
+     *
+     * @param fd an fd not yet in this epoll set
+     * @param eventBits the readiness bits to report and any registration flags
+     *     ({@link #EPOLLET}, {@link #EPOLLONESHOT})
+     * @param data the word the kernel hands back with every event of {@code fd} ({@link #data(int)})
+     * @throws NativeException naming epoll_ctl, ADD, the fd and errno (EEXIST when already
+     *     watched, EBADF for a closed fd)
+     */
     public void add(int fd, int eventBits, long data) throws NativeException {
         ctl(CTL_ADD, "ADD", fd, eventBits, data);
     }
 
+    /**
+     * {@code epoll_ctl(EPOLL_CTL_MOD)}: replaces the bits and data word of a watched fd, which
+     * also re-arms a one-shot fd.
+     *
+     * @param fd an fd in this epoll set
+     * @param eventBits as for {@link #add}
+     * @param data as for {@link #add}
+     * @throws NativeException naming epoll_ctl, MOD, the fd and errno (ENOENT when not watched)
+     */
     public void modify(int fd, int eventBits, long data) throws NativeException {
         ctl(CTL_MOD, "MOD", fd, eventBits, data);
     }
 
+    /**
+     * {@code epoll_ctl(EPOLL_CTL_DEL)}: stops watching {@code fd}.
+     *
+     * @param fd an fd in this epoll set
+     * @throws NativeException naming epoll_ctl, DEL, the fd and errno (ENOENT when not watched,
+     *     EBADF when already closed)
+     */
     public void delete(int fd) throws NativeException {
         ctl(CTL_DEL, "DEL", fd, 0, 0);
     }
@@ -117,6 +170,10 @@ public final class Epoll implements AutoCloseable {
      * Waits up to {@code timeoutMillis} (-1: forever, 0: poll) and returns how many events are
      * ready; read them with {@link #events(int)} and {@link #data(int)}. EINTR is retried with
      * the same timeout, so a signal can lengthen a wait but never ends it early with an error.
+     *
+     * @param timeoutMillis the longest wait in milliseconds; -1 waits forever, 0 only polls
+     * @return the number of ready entries, from 0 (the time ran out) to {@link #capacity()}
+     * @throws NativeException naming epoll_wait and errno for any failure other than EINTR
      */
     public int await(int timeoutMillis) throws NativeException {
         while (true) {
@@ -131,12 +188,22 @@ public final class Epoll implements AutoCloseable {
         }
     }
 
-    /** The event bits of ready entry {@code i} of the last wait. */
+    /**
+     * The event bits of ready entry {@code i} of the last wait.
+     *
+     * @param i an index below what the last {@link #await} returned
+     * @return the readiness bits the kernel reported
+     */
     public int events(int i) {
         return events.getInt(i * EVENT_SIZE);
     }
 
-    /** The data word of ready entry {@code i}, as registered. */
+    /**
+     * The data word of ready entry {@code i}, as registered.
+     *
+     * @param i an index below what the last {@link #await} returned
+     * @return the word given to {@link #add} or {@link #modify} for that entry's fd
+     */
     public long data(int i) {
         return events.getLong(i * EVENT_SIZE + DATA_OFFSET);
     }

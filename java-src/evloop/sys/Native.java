@@ -66,7 +66,11 @@ public final class Native {
         }
     }
 
-    /** The process-wide instance bound to the C library. */
+    /**
+     * The process-wide instance bound to the C library.
+     *
+     * @return the instance, loaded with this class
+     */
     public static Native get() {
         return DEFAULT;
     }
@@ -74,6 +78,10 @@ public final class Native {
     /**
      * The address of a direct buffer's first byte (not of its position). It allocates, so hot
      * paths compute it once per buffer and keep it beside the buffer.
+     *
+     * @param direct a direct buffer
+     * @return the native address of its first byte
+     * @throws IllegalArgumentException for a heap buffer
      */
     public static long address(ByteBuffer direct) {
         if (!direct.isDirect()) {
@@ -82,7 +90,12 @@ public final class Native {
         return Pointer.wrap(DEFAULT.runtime, direct).address();
     }
 
-    /** A direct buffer in native byte order, the kind every wrapper here takes. */
+    /**
+     * A direct buffer in native byte order, the kind every wrapper here takes.
+     *
+     * @param capacity its size in bytes
+     * @return a new zeroed buffer, position 0 and limit {@code capacity}
+     */
     public static ByteBuffer allocate(int capacity) {
         return ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
     }
@@ -117,7 +130,13 @@ public final class Native {
 
     // ---- descriptors -------------------------------------------------------------------
 
-    /** Creates a non-blocking, close-on-exec eventfd with counter {@code initial}. */
+    /**
+     * Creates a non-blocking, close-on-exec eventfd with counter {@code initial} ({@code eventfd(2)}).
+     *
+     * @param initial the counter's start value; above 0 the fd starts readable
+     * @return the new fd, which the caller owns
+     * @throws NativeException naming eventfd and errno (EMFILE, ENFILE)
+     */
     public int eventfd(int initial) throws NativeException {
         return check(libc.eventfd(initial, O_NONBLOCK | O_CLOEXEC), "eventfd", "initval=" + initial);
     }
@@ -125,6 +144,11 @@ public final class Native {
     /**
      * Adds 1 to an eventfd's counter, waking whoever polls it. Returns false if the counter is
      * saturated (EAGAIN), which still leaves the fd readable, so the wake-up is not lost.
+     * {@code write(2)} of 8 bytes; EINTR is retried.
+     *
+     * @param fd an eventfd
+     * @return true if the counter went up, false if it was saturated
+     * @throws NativeException naming write, the fd and errno (EBADF for a closed fd)
      */
     public boolean eventfdSignal(int fd) throws NativeException {
         return transfer(WRITE, fd, oneAddress, 8) != WOULD_BLOCK;
@@ -147,7 +171,13 @@ public final class Native {
         }
     }
 
-    /** Closes {@code fd}. Never retried: after EINTR Linux has already released the descriptor. */
+    /**
+     * Closes {@code fd}. Never retried: after EINTR Linux has already released the descriptor,
+     * so EINTR counts as success.
+     *
+     * @param fd the fd; the number is free for reuse once this returns, even when it throws
+     * @throws NativeException naming close, the fd and errno (EBADF for an fd not open)
+     */
     public void close(int fd) throws NativeException {
         if (libc.close(fd) == -1) {
             int errno = errno();
@@ -157,21 +187,35 @@ public final class Native {
         }
     }
 
-    /** Closes {@code fd}, ignoring failure; for clean-up paths that already handle another error. */
+    /**
+     * Closes {@code fd}, ignoring failure; for clean-up paths that already handle another error.
+     *
+     * @param fd the fd; a negative number (no fd) is ignored
+     */
     public void closeQuietly(int fd) {
         if (fd >= 0) {
             libc.close(fd);
         }
     }
 
-    /** A non-blocking, close-on-exec pipe: {@code [readEnd, writeEnd]}. */
+    /**
+     * A non-blocking, close-on-exec pipe: {@code [readEnd, writeEnd]} ({@code pipe2(2)}).
+     *
+     * @return the two fds, which the caller owns
+     * @throws NativeException naming pipe2 and errno (EMFILE, ENFILE)
+     */
     public int[] pipe() throws NativeException {
         ByteBuffer fds = allocate(8);
         check(libc.pipe2(address(fds), O_NONBLOCK | O_CLOEXEC), "pipe2", "O_NONBLOCK|O_CLOEXEC");
         return new int[] {fds.getInt(0), fds.getInt(4)};
     }
 
-    /** A connected pair of non-blocking, close-on-exec Unix stream sockets. */
+    /**
+     * A connected pair of non-blocking, close-on-exec Unix stream sockets ({@code socketpair(2)}).
+     *
+     * @return the two fds, which the caller owns
+     * @throws NativeException naming socketpair and errno (EMFILE, ENFILE)
+     */
     public int[] socketPair() throws NativeException {
         ByteBuffer fds = allocate(8);
         check(libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_NONBLOCK | O_CLOEXEC, 0, address(fds)),
@@ -181,7 +225,16 @@ public final class Native {
 
     // ---- bytes -------------------------------------------------------------------------
 
-    /** Reads into {@code buf} at its position; returns bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}. */
+    /**
+     * Reads into {@code buf} at its position; returns bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}.
+     * {@code read(2)}: EINTR is retried, EAGAIN returned as {@link #WOULD_BLOCK}.
+     *
+     * @param fd the fd to read
+     * @param buf a direct buffer, filled from its position up to its limit; its position
+     *     advances by the bytes read
+     * @return bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}
+     * @throws NativeException naming read, the fd and errno (ECONNRESET, say)
+     */
     public int read(int fd, ByteBuffer buf) throws NativeException {
         int n = (int) read(fd, address(buf) + buf.position(), buf.remaining());
         if (n > 0) {
@@ -190,7 +243,15 @@ public final class Native {
         return n;
     }
 
-    /** Reads {@code length} bytes at most into native memory at {@code address}; see {@link #read(int, ByteBuffer)}. */
+    /**
+     * Reads {@code length} bytes at most into native memory at {@code address}; see {@link #read(int, ByteBuffer)}.
+     *
+     * @param fd the fd to read
+     * @param address where the bytes go, in memory the caller owns
+     * @param length the most bytes to read
+     * @return bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}
+     * @throws NativeException naming read, the fd and errno
+     */
     public long read(int fd, long address, int length) throws NativeException {
         return transfer(READ, fd, address, length);
     }
@@ -223,7 +284,17 @@ public final class Native {
         }
     }
 
-    /** Writes from {@code buf} at its position; returns bytes written or {@link #WOULD_BLOCK}. */
+    /**
+     * Writes from {@code buf} at its position; returns bytes written or {@link #WOULD_BLOCK}.
+     * {@code write(2)}: EINTR is retried, EAGAIN returned as {@link #WOULD_BLOCK}. On a socket,
+     * {@link #send(int, ByteBuffer)} is the call to use: it passes MSG_NOSIGNAL.
+     *
+     * @param fd the fd to write
+     * @param buf a direct buffer, written from its position up to its limit; its position
+     *     advances by the bytes written
+     * @return bytes written, which may be fewer than remained, or {@link #WOULD_BLOCK}
+     * @throws NativeException naming write, the fd and errno
+     */
     public int write(int fd, ByteBuffer buf) throws NativeException {
         int n = (int) transfer(WRITE, fd, address(buf) + buf.position(), buf.remaining());
         if (n > 0) {
@@ -235,12 +306,27 @@ public final class Native {
     /**
      * Sends on a socket with MSG_NOSIGNAL, so a peer that has gone away yields EPIPE as an
      * exception rather than a SIGPIPE for the whole JVM. Returns bytes sent or {@link #WOULD_BLOCK}.
+     * {@code send(2)}: EINTR is retried, EAGAIN returned as {@link #WOULD_BLOCK}.
+     *
+     * @param fd a connected socket
+     * @param address the first byte to send, in memory the caller owns
+     * @param length how many bytes to send
+     * @return bytes sent, which may be fewer than {@code length}, or {@link #WOULD_BLOCK}
+     * @throws NativeException naming send, the fd and errno (EPIPE, ECONNRESET, say)
      */
     public long send(int fd, long address, int length) throws NativeException {
         return transfer(SEND, fd, address, length);
     }
 
-    /** {@link #send(int, long, int)} from {@code buf} at its position, advancing it. */
+    /**
+     * {@link #send(int, long, int)} from {@code buf} at its position, advancing it.
+     *
+     * @param fd a connected socket
+     * @param buf a direct buffer, sent from its position up to its limit; its position
+     *     advances by the bytes sent
+     * @return bytes sent or {@link #WOULD_BLOCK}
+     * @throws NativeException naming send, the fd and errno (EPIPE, ECONNRESET, say)
+     */
     public int send(int fd, ByteBuffer buf) throws NativeException {
         int n = (int) send(fd, address(buf) + buf.position(), buf.remaining());
         if (n > 0) {

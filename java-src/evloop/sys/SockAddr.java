@@ -80,21 +80,41 @@ public final class SockAddr {
         buf.putInt(STORAGE, STORAGE);
     }
 
-    /** True if the kernel wrote an IPv4 address, which {@link #ipv4()} and {@link #port()} then read without allocating. */
+    /**
+     * True if the kernel wrote an IPv4 address, which {@link #ipv4()} and {@link #port()} then read without allocating.
+     *
+     * @return whether the family is AF_INET
+     */
     public boolean isIpv4() {
         return buf.getShort(0) == AF_INET;
     }
 
-    /** The IPv4 address in network order as an int (valid when {@link #isIpv4()}). */
+    /**
+     * The IPv4 address in network order as an int (valid when {@link #isIpv4()}).
+     *
+     * @return the address's four bytes as the buffer holds them, for {@link #ipv4Address}
+     */
     public int ipv4() {
         return buf.getInt(4);
     }
 
+    /**
+     * The port the kernel wrote, in host order (valid for IPv4 and IPv6).
+     *
+     * @return the port, 0 to 65535
+     */
     public int port() {
         return ((buf.get(2) & 0xff) << 8) | (buf.get(3) & 0xff);
     }
 
-    /** The address for an IPv4 address and port read earlier with {@link #ipv4()} and {@link #port()}. */
+    /**
+     * The address for an IPv4 address and port read earlier with {@link #ipv4()} and {@link #port()}.
+     * A connection keeps the two numbers and builds this only when somebody asks for its peer.
+     *
+     * @param ipv4 as {@link #ipv4()} returned it
+     * @param port as {@link #port()} returned it
+     * @return a new resolved address (no name lookup)
+     */
     public static InetSocketAddress ipv4Address(int ipv4, int port) {
         ByteBuffer b = ByteBuffer.allocate(4).order(java.nio.ByteOrder.nativeOrder());
         b.putInt(0, ipv4);
@@ -105,7 +125,11 @@ public final class SockAddr {
         }
     }
 
-    /** Reads back what the kernel wrote; null for a family other than IPv4 or IPv6. */
+    /**
+     * Reads back what the kernel wrote; null for a family other than IPv4 or IPv6.
+     *
+     * @return a new resolved address (no name lookup), or null for another family (AF_UNIX)
+     */
     public InetSocketAddress decode() {
         int family = buf.getShort(0);
         int port = ((buf.get(2) & 0xff) << 8) | (buf.get(3) & 0xff);

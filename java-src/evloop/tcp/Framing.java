@@ -12,13 +12,21 @@ import java.nio.ByteOrder;
  */
 public interface Framing {
     /**
-     * @param buffered the bytes so far, between position and limit (not to be moved)
-     * @return the length of the first complete frame, or 0 when more bytes are needed
-     * @throws FramingException to reject the stream
+     * The length of the first complete frame in {@code buffered}. Called on the loop thread with
+     * the bytes buffered so far; once a frame is delivered it is called again on what follows.
+     *
+     * @param buffered the bytes between its position and limit; it must not move either
+     * @return the first frame's length in bytes (at most {@code buffered.remaining()}), or 0
+     *     when more bytes are needed
+     * @throws FramingException to reject the stream; the connection closes (PROTOCOL_ERROR)
      */
     int frameLength(ByteBuffer buffered) throws FramingException;
 
-    /** @return the longest frame accepted; longer ones are a protocol error */
+    /**
+     * The longest frame accepted; longer ones are a protocol error.
+     *
+     * @return the limit in bytes, which also bounds what a connection buffers
+     */
     int maxFrameLength();
 
     /**
@@ -43,12 +51,22 @@ public interface Framing {
         return total;
     }
 
-    /** Newline-delimited lines, each frame ending with (and including) its {@code \n}; {@code \r\n} stays as sent. */
+    /**
+     * Newline-delimited lines, each frame ending with (and including) its {@code \n}; {@code \r\n} stays as sent.
+     *
+     * @param maxLength the longest line, its {@code \n} included; at least 1
+     * @return the framing; a longer line is a protocol error
+     */
     static Framing lines(int maxLength) {
         return new Lines(maxLength);
     }
 
-    /** Every read is a frame (cut at {@code maxLength}), whatever its bytes: for protocols that do their own parsing. */
+    /**
+     * Every read is a frame (cut at {@code maxLength}), whatever its bytes: for protocols that do their own parsing.
+     *
+     * @param maxLength the longest frame; a longer read is delivered as several
+     * @return the framing
+     */
     static Framing raw(int maxLength) {
         return new Framing() {
             @Override

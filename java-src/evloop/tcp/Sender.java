@@ -8,9 +8,19 @@ import java.nio.ByteBuffer;
  * Clojure protocol so that reloading Clojure namespaces never detaches existing implementations.
  */
 public interface Sender {
-    /** Queues {@code data}'s remaining bytes; false if they will not be sent (closing). */
+    /**
+     * Queues {@code data}'s remaining bytes; false if they will not be sent (closing).
+     *
+     * @param data the bytes between its position and limit; the buffer is not changed
+     * @return false once closing (nothing is sent)
+     */
     boolean send(ByteBuffer data);
 
-    /** Queues {@code data}; false if it will not be sent (closing). */
+    /**
+     * Queues {@code data}; false if it will not be sent (closing).
+     *
+     * @param data the bytes to send; do not change them afterwards
+     * @return false once closing (nothing is sent)
+     */
     boolean send(byte[] data);
 }

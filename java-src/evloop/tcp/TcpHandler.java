@@ -10,7 +10,13 @@ import java.nio.charset.StandardCharsets;
  */
 @FunctionalInterface
 public interface TcpHandler {
-    /** A client connected. */
+    /**
+     * The connection is open: a server accepted it, or a client's connect succeeded. The first
+     * callback of every connection. The default does nothing.
+     *
+     * @param conn the new connection
+     * @throws Exception closes the connection (HANDLER_ERROR)
+     */
     default void onConnect(Connection conn) throws Exception {}
 
     /**
@@ -18,13 +24,30 @@ public interface TcpHandler {
      * loop's read buffer, valid only during this call: copy what you keep. Sending it back with
      * {@link Connection#send(ByteBuffer)} during this call sends it straight from the read buffer
      * (no copy), so do not change its bytes. Throwing closes this connection only.
+     *
+     * @param conn the connection it arrived on
+     * @param frame the frame, between the buffer's position and limit
+     * @throws Exception closes the connection (HANDLER_ERROR)
      */
     void onMessage(Connection conn, ByteBuffer frame) throws Exception;
 
-    /** The connection ended; called exactly once per connection. */
+    /**
+     * The connection ended; called exactly once per connection. The default does nothing.
+     *
+     * @param conn the connection, already closed: sending to it does nothing
+     * @param cause why it ended
+     * @throws Exception is logged; the connection is gone either way
+     */
     default void onDisconnect(Connection conn, DisconnectCause cause) throws Exception {}
 
-    /** Queued output crossed the high watermark (false: reading paused) or fell below the low one (true). */
+    /**
+     * Queued output crossed the high watermark (false: reading paused) or fell below the low one (true).
+     * The default does nothing: reading pauses and resumes on its own.
+     *
+     * @param conn the connection
+     * @param writable false once output backs up, true once it has drained
+     * @throws Exception closes the connection (HANDLER_ERROR)
+     */
     default void onWritabilityChanged(Connection conn, boolean writable) throws Exception {}
 
     /**
@@ -44,6 +67,10 @@ public interface TcpHandler {
     /**
      * The framing rejected the stream; the connection closes after this returns. The default
      * tells the peer why in one line, which suits line protocols.
+     *
+     * @param conn the connection; what is sent now still goes out before the close
+     * @param error what the framing rejected
+     * @throws Exception closes the connection as HANDLER_ERROR instead of PROTOCOL_ERROR
      */
     default void onProtocolError(Connection conn, FramingException error) throws Exception {
         conn.send(("error: " + error.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
