@@ -19,6 +19,7 @@
     (onWritabilityChanged [_ c w] (.onWritabilityChanged h c w))
     (onTimeout [_ c w] (.onTimeout h c w))
     (onProtocolError [_ c e] (.onProtocolError h c e))
+    (onPeerClosed [_ c] (.onPeerClosed h c))
     (onDisconnect [_ c cause]
       (try (.onDisconnect h c cause)
            (finally (.close ^TcpClient @client-box))))))

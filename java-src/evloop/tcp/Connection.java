@@ -52,6 +52,8 @@ public final class Connection implements Sender {
     private ScheduledTask closeTimer;
     private boolean readerArmed;
     private boolean readingPaused;
+    /** The peer's EOF arrived and the handler kept the connection open for output: no more reading. */
+    private boolean peerClosed;
     private volatile Object attachment;
 
     Connection(Shard shard, Fd fd, boolean outbound, int ipv4, int port, SocketAddress peer) {
@@ -144,6 +146,11 @@ public final class Connection implements Sender {
         return !out.isBackedUp();
     }
 
+    /** @return true once the peer's EOF arrived on a connection its handler kept open for output */
+    public boolean isPeerClosed() {
+        return peerClosed;
+    }
+
     /** @return true while the application has paused reading ({@link #pauseReading()}) */
     public boolean isReadingPaused() {
         return readingPaused;
@@ -177,9 +184,13 @@ public final class Connection implements Sender {
         return loop.inLoop() ? sendOnLoop(wrapped) : shard.onLoop(() -> sendOnLoop(wrapped));
     }
 
-    /** Stops reading, flushes queued output (within the close timeout), then closes. */
+    /**
+     * Stops reading, flushes queued output (within the close timeout), then closes. After the
+     * peer's EOF ({@link TcpHandler#onPeerClosed}) the cause is PEER_CLOSED: the peer ended the
+     * conversation, this only finished the answer.
+     */
     public void close() {
-        shard.onLoop(() -> closeGracefully(DisconnectCause.LOCAL_CLOSE));
+        shard.onLoop(() -> closeGracefully(peerClosed ? DisconnectCause.PEER_CLOSED : DisconnectCause.LOCAL_CLOSE));
     }
 
     /** Closes at once with a reset (RST), dropping queued output. */
@@ -273,7 +284,7 @@ public final class Connection implements Sender {
 
     /** Puts the connection in the read table exactly while it should be read. */
     private void updateReading() {
-        boolean want = state == State.OPEN && !out.isBackedUp() && !readingPaused;
+        boolean want = state == State.OPEN && !peerClosed && !out.isBackedUp() && !readingPaused;
         if (want != readerArmed) {
             readerArmed = want;
             loop.onReadable(fd.fd(), want ? in : null);
@@ -309,6 +320,24 @@ public final class Connection implements Sender {
             handlerFailed("onMessage", t);
             return false;
         }
+    }
+
+    /** The peer's EOF: close (flushing), unless the handler keeps the connection open for output. */
+    void peerClosed() {
+        boolean keep;
+        try {
+            keep = endpoint.handler().onPeerClosed(this);
+        } catch (Throwable t) {
+            handlerFailed("onPeerClosed", t);
+            return;
+        }
+        if (!keep) {
+            closeGracefully(DisconnectCause.PEER_CLOSED);
+            return;
+        }
+        // Out of the read table for good: a level-triggered fd at end of stream stays readable.
+        peerClosed = true;
+        updateReading();
     }
 
     void writabilityChanged(boolean writable) {

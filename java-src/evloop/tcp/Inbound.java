@@ -74,7 +74,7 @@ final class Inbound implements FdHandler {
             }
             if (n == 0) {
                 partial.clear();
-                conn.closeGracefully(DisconnectCause.PEER_CLOSED);
+                conn.peerClosed();
                 return;
             }
             bytesIn += n;
