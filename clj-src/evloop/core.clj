@@ -315,7 +315,10 @@
    (handler/check "start-server" handler)
    (let [{:keys [host port path loop format charset] :or {host "127.0.0.1" port 6666 format :string charset "UTF-8"}} opts
          handler-ref (atom {:handler handler})
-         h (java-handler handler handler-ref format charset nil)
+         ;; Kept so that swap-handler! can go back from a Java handler to a Clojure one.
+         clj (handler/tcp-handler handler-ref format (Charset/forName charset) nil)
+         _ (swap! handler-ref assoc :clj-handler clj)
+         ^TcpHandler h (if (instance? TcpHandler handler) handler clj)
          cfg (options/server-config opts)
          tcp (with-native-errors (if path {:path path} {:host host :port port})
                (if loop
@@ -342,11 +345,13 @@
   (enums/->keyword (.status ^TcpServer (:tcp server))))
 
 (defn swap-handler!
-  "Replaces a running server's handler (same forms as `start-server`); open
-  connections use it from their next event."
+  "Replaces a running server's handler (same forms as `start-server`, a Java
+  `evloop.tcp.TcpHandler` included); open connections use it from their next
+  event."
   [server handler]
   (handler/check "swap-handler!" handler)
-  (swap! (:handler-ref server) assoc :handler handler)
+  (let [{:keys [clj-handler]} (swap! (:handler-ref server) assoc :handler handler)]
+    (.setHandler ^TcpServer (:tcp server) (if (instance? TcpHandler handler) handler clj-handler)))
   server)
 
 (defn server-loop
