@@ -97,6 +97,12 @@
                    ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
                    ^:volatile-mutable ended]        ; the connection is gone
   IChannels
+  ;; put! and take! keep their default on-caller? true. Besides running the
+  ;; callback here when the channel is ready at once, core.async then runs it on
+  ;; the thread that completes the operation later - the go block taking from
+  ;; `in` or putting to `out` - instead of dispatching it as a task of its own.
+  ;; All the callback does is queue work on the loop, so that is cheap, and it
+  ;; saves a pool hand-off per batch.
   (start [this f blocking]
     (let [result (if blocking
                    (a/io-thread
@@ -117,7 +123,7 @@
       (.addLast overflow v)             ; behind the waiting put: the rest of this read
       (when (nil? (a/offer! in v))      ; false: `in` closed by the application, v dropped
         (set! put-pending true)
-        (a/put! in v (fn [_] (on-loop lp #(.putDone this))) false)
+        (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
         (when-not paused
           (set! paused true)
           (.pauseReading conn)))))      ; on the loop thread: at once, this read is the last
@@ -129,7 +135,7 @@
         (let [r (a/offer! in v)]
           (cond (true? r) (recur)
                 (nil? r) (do (set! put-pending true)
-                             (a/put! in v (fn [_] (on-loop lp #(.putDone this))) false))
+                             (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
                 :else (.clear overflow)))))
     (when-not put-pending
       (cond in-ending (a/close! in)
@@ -157,7 +163,7 @@
             (nil? v) (do (send-batch! conn acc)
                          (when (and (not ended) (.isWritable conn)) ; else onWritabilityChanged pumps
                            (set! taking true)
-                           (a/take! out (fn [x] (on-loop lp #(.taken this x))) false)))
+                           (a/take! out (fn [x] (on-loop lp #(.taken this x))))))
             :else (let [b (->buffer v cs)]
                     (if (<= (.remaining b) (.remaining acc))
                       (do (.put acc b)
