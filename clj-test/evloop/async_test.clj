@@ -4,15 +4,18 @@
   of evloop: the runner skips this namespace without it."
   {:evloop.test/requires ["clojure.core.async"]}
   (:require [clojure.core.async :as a :refer [<! >! go go-loop]]
+            [clojure.string :as str]
             [clojure.test :refer [deftest is testing]]
             [evloop.async :as ev.async]
             [evloop.async-echo :as async-echo]
+            [evloop.async.dispatch :as dispatch]
             [evloop.core :as ev]
             [evloop.test-util :refer [connect reader send-line wait-until]])
   (:import (java.io ByteArrayOutputStream)
            (java.lang.management ManagementFactory)
            (java.net Socket)
            (java.util Arrays Random)
+           (java.util.concurrent Executor TimeUnit)
            (java.util.concurrent.atomic AtomicLong)))
 
 (defn- take!!
@@ -289,8 +292,56 @@
           (is (wait-until #(<= (fds) fds-before) 5000) "no fd leak")
           (is (<= (threads) (+ threads-before 8)) "no thread per connection left behind"))))))
 
+(def ^:private on-loop-child
+  "Run in a JVM with go blocks dispatched on loops: an echo with a tiny `in`
+  (so reading pauses and resumes too), byte-exact, and the threads its go
+  block resumed on."
+  (pr-str
+   '(let [threads (java.util.concurrent.ConcurrentHashMap/newKeySet)
+          h (evloop.async/handler
+             (fn [_ in out]
+               (clojure.core.async/go-loop []
+                 (when-let [l (clojure.core.async/<! in)]
+                   (.add threads (re-find #"^[a-z]+" (.getName (Thread/currentThread))))
+                   (clojure.core.async/>! out l)
+                   (recur))))
+             {:in-buffer 4})
+          s (evloop.core/start-server h {:port 0})
+          sock (java.net.Socket. "127.0.0.1" (int (:port s)))
+          lines (apply str (for [i (range 5000)] (str "line " i "\n")))]
+      (future (.write (.getOutputStream sock) (.getBytes ^String lines)) (.shutdownOutput sock))
+      (println (if (= lines (slurp (.getInputStream sock))) "ok" "MISMATCH") (sort threads))
+      (System/exit 0))))
+
+(deftest go-blocks-can-run-on-the-loop-that-woke-them
+  (testing "the executor: on a loop thread, that loop; elsewhere, core.async's pool"
+    (with-open [lp (ev/start-loop! (ev/open-loop))]
+      (let [here (promise)
+            there (promise)
+            name-to #(fn [] (deliver % (.getName (Thread/currentThread))))]
+        (ev/execute! lp #(.execute ^Executor dispatch/executor (name-to here)))
+        (.execute ^Executor dispatch/executor (name-to there))
+        (is (= "evloop-loop" (deref here 5000 nil)))
+        (is (re-find #"^async-" (deref there 5000 ""))))))
+  (testing "switched on for a whole JVM"
+    (let [java (str (System/getProperty "java.home") "/bin/java")
+          cp (System/getProperty "surefire.test.class.path" (System/getProperty "java.class.path"))
+          p (-> (ProcessBuilder. ^java.util.List
+                 [java "--enable-native-access=ALL-UNNAMED"
+                  "-XX:TieredStopAtLevel=1" "-XX:+UseSerialGC"      ; starts in 3 s rather than 5
+                  "-Dclojure.core.async.executor-factory=evloop.async.dispatch/executor-factory"
+                  "-cp" cp "clojure.main" "-e" (str "(require 'evloop.core 'evloop.async) " on-loop-child)])
+                (.redirectErrorStream true)
+                (.start))]
+      (try
+        (let [out (future (slurp (.getInputStream p)))]
+          (is (.waitFor p 60 TimeUnit/SECONDS))
+          (is (= "ok (evloop)" (last (str/split-lines (deref out 5000 ""))))
+              "every byte back, and the go block ran on the loop thread only"))
+        (finally (.destroyForcibly p))))))
+
 (deftest evloop-async-compiles-without-reflection
-  (doseq [ns-sym '[evloop.impl.async evloop.async evloop.async-echo]]
+  (doseq [ns-sym '[evloop.impl.async evloop.async evloop.async-echo evloop.async.dispatch]]
     (let [err (java.io.StringWriter.)]
       (binding [*err* (java.io.PrintWriter. err)]
         (require ns-sym :reload))
