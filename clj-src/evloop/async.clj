@@ -43,9 +43,14 @@
     after the frames already read, `out` closes and what it held is dropped
     (producers parked on it are released; their `>!` returns true, later ones
     false).
+  - Closing `in` yourself: what arrives afterwards is read and dropped.
   - The cause, whatever it was, is delivered to `(closed conn)`, a promise
     channel: :peer-closed, :reset, :error, :local-close, :server-stop,
     :protocol-error, :handler-error, :close-timeout, or a timeout.
+
+  Cost: each batch of frames crosses threads twice by default (loop -> a go
+  block on core.async's pool -> loop). `evloop.async.dispatch` runs go blocks
+  on the loop that woke them instead, which removes both (README, Performance).
 
   Needs org.clojure/core.async (deps.edn alias :async), which evloop does not
   depend on: evloop.core never loads this namespace."
@@ -97,7 +102,9 @@
   `f` may be a var (`#'echo`): it is looked up for each new connection, so
   re-evaluating its defn changes what the next connection runs. Connections
   already open keep running the code they started with: their go blocks are
-  already running. The same holds for `evloop.core/swap-handler!`.
+  already running. The same holds for `evloop.core/swap-handler!` to another
+  channel handler; swapping to a plain one leaves open connections' `in`
+  without input, so close those first.
 
   Options (an unknown key or a bad value throws an ex-info naming it):
     :format :string  frames on `in` as strings, or :bytes, or :buffer (a heap
