@@ -47,12 +47,14 @@
     s))
 
 (defn stop
-  "Stops a server `start` returned, waits until it has released everything,
-  and clears `server` if it held it."
+  "Stops a server `start` returned and waits until it has released everything;
+  `server` is nil by then."
   [s]
-  (let [result @(ev/stop-server s)]
+  (let [r @(ev/stop-server s)]
+    ;; start's thenRun clears it too, but a CompletableFuture runs its dependents
+    ;; last-registered first: the deref above can return before that ran.
     (compare-and-set! server s nil)
-    result))
+    r))
 
 (defn start-nrepl
   "Starts an nREPL server on 127.0.0.1 (`port` 0: any free port) and writes

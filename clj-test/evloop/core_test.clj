@@ -1,6 +1,7 @@
 (ns evloop.core-test
   (:require [clojure.test :refer [deftest is testing]]
-            [evloop.core :as ev])
+            [evloop.core :as ev]
+            [evloop.test-util :refer [wait-until]])
   (:import (evloop.sys Native)
            (java.nio ByteBuffer)))
 
@@ -61,3 +62,22 @@
       (binding [*err* (java.io.PrintWriter. err)]
         (require ns-sym :reload))
       (is (not (re-find #"Reflection warning" (str err))) (str ns-sym ": " err)))))
+
+(deftest string-lines-stay-whole-when-a-server-has-two-loops
+  ;; One handler serves both loops: its decoding must not share a buffer between them.
+  (let [bad (atom 0)
+        lines 3000
+        size 1001
+        line-of (fn [id] (str (apply str (repeat (dec size) (char (+ 97 id)))) "\n"))
+        expected (into {} (for [id (range 6)] [(char (+ 97 id)) (line-of id)]))
+        whole? (fn [^String line] (= line (expected (.charAt line 0))))]
+    (with-open [s (ev/start-server (fn [_ line] (when-not (whole? line) (swap! bad inc)) nil) {:port 0 :loops 2})]
+      (let [clients (for [id (range 6)]
+                      (future
+                        (with-open [sock (doto (java.net.Socket.)
+                                           (.connect (java.net.InetSocketAddress. "127.0.0.1" (int (:port s)))))]
+                          (let [line (.getBytes ^String (line-of id))]
+                            (dotimes [_ lines] (.write (.getOutputStream sock) line))))))]
+        (run! deref (doall clients))
+        (is (wait-until #(= (* 6 lines) (get-in (ev/server-info s) [:stats :frames-in])) 10000))
+        (is (zero? @bad) "lines decoded on one loop thread were overwritten by the other's")))))

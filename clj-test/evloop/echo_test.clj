@@ -46,6 +46,15 @@
                                   :on-close (fn [_ cause] (deliver closed cause))})
         (send-line s "two")
         (is (= "> two" (.readLine r)))
+        (testing "to a Java TcpHandler and back"
+          (ev/swap-handler! server (reify evloop.tcp.TcpHandler
+                                     (onMessage [_ conn _] (ev/send! conn "java\n"))))
+          (send-line s "three")
+          (is (= "java" (.readLine r)))
+          (ev/swap-handler! server {:on-line (fn [_ line] (str ">> " line))
+                                    :on-close (fn [_ cause] (deliver closed cause))})
+          (send-line s "four")
+          (is (= ">> four" (.readLine r))))
         (.shutdownOutput s)
         (is (= :peer-closed (deref closed 5000 :timeout)))))))
 

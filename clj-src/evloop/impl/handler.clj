@@ -51,15 +51,19 @@
         :else nil))
 
 (defn- string-decoder
-  "Decodes frames to strings through one scratch array, grown as needed: the
-  handler runs on the loop thread only, so one array serves every line."
+  "Decodes frames to strings through a scratch array per loop thread, grown as
+  needed. One handler serves every loop of a server (`:loops 2`), so one array
+  shared by all would let two loop threads overwrite each other's line."
   [^Charset cs]
-  (let [scratch (volatile! (byte-array 4096))]
+  (let [scratch (ThreadLocal/withInitial (reify java.util.function.Supplier (get [_] (byte-array 4096))))]
     (fn [^ByteBuffer b]
       (let [n (.remaining b)
-            ^bytes a (if (<= n (alength ^bytes @scratch))
-                       @scratch
-                       (vreset! scratch (byte-array (max n (* 2 (alength ^bytes @scratch))))))]
+            ^bytes a (let [^bytes a (.get scratch)]
+                       (if (<= n (alength a))
+                         a
+                         (let [bigger (byte-array (max n (* 2 (alength a))))]
+                           (.set scratch bigger)
+                           bigger)))]
         (.get b (.position b) a 0 n)
         (String. a 0 n cs)))))
 

@@ -50,6 +50,8 @@ public final class Connection implements Sender {
     byte state = OPEN;
     boolean readerArmed;
     boolean readingPaused;
+    /** The peer's EOF arrived: no more reading, and close() ends it as PEER_CLOSED. */
+    private boolean peerClosed;
     boolean writerArmed;
     boolean backedUp;
     long bytesIn;
@@ -148,6 +150,11 @@ public final class Connection implements Sender {
         return !backedUp;
     }
 
+    /** @return true once the peer's EOF arrived (from {@link TcpHandler#onPeerClosed} on): nothing more will be read */
+    public boolean isPeerClosed() {
+        return peerClosed;
+    }
+
     /** @return true while the application has paused reading ({@link #pauseReading()}) */
     public boolean isReadingPaused() {
         return readingPaused;
@@ -183,9 +190,13 @@ public final class Connection implements Sender {
         return shard.loop.inLoop() ? sendOnLoop(wrapped) : shard.onLoop(() -> sendOnLoop(wrapped));
     }
 
-    /** Stops reading, flushes queued output (within the close timeout), then closes. */
+    /**
+     * Stops reading, flushes queued output (within the close timeout), then closes. After the
+     * peer's EOF ({@link TcpHandler#onPeerClosed}) the cause is PEER_CLOSED: the peer ended the
+     * conversation, this only finished the answer.
+     */
     public void close() {
-        shard.onLoop(() -> closeGracefully(DisconnectCause.LOCAL_CLOSE));
+        shard.onLoop(() -> closeGracefully(peerClosed ? DisconnectCause.PEER_CLOSED : DisconnectCause.LOCAL_CLOSE));
     }
 
     /** Closes at once with a reset (RST), dropping queued output. */
@@ -277,7 +288,7 @@ public final class Connection implements Sender {
 
     /** Puts the connection in the read table exactly while it should be read. */
     void updateReading() {
-        boolean want = state == OPEN && !backedUp && !readingPaused;
+        boolean want = state == OPEN && !peerClosed && !backedUp && !readingPaused;
         if (want != readerArmed) {
             readerArmed = want;
             shard.loop.onReadable(fd.fd(), want ? shard.resources.reader : null);
@@ -296,6 +307,25 @@ public final class Connection implements Sender {
         }
         shard.resources.writer.send(this, data);
         return true;
+    }
+
+    /** The peer's EOF: close (flushing), unless the handler keeps the connection open for output. */
+    void peerClosed() {
+        // Set first: a close() from inside onPeerClosed is the end of the answer (PEER_CLOSED).
+        peerClosed = true;
+        boolean keep;
+        try {
+            keep = handler().onPeerClosed(this);
+        } catch (Throwable t) {
+            handlerFailed("onPeerClosed", t);
+            return;
+        }
+        if (!keep) {
+            closeGracefully(DisconnectCause.PEER_CLOSED);
+            return;
+        }
+        // Out of the read table for good: a level-triggered fd at end of stream stays readable.
+        updateReading();
     }
 
     void handlerFailed(String callback, Throwable t) {

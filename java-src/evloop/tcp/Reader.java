@@ -78,7 +78,7 @@ final class Reader implements FdHandler {
             }
             if (n == 0) {
                 dropPartial(c);
-                c.closeGracefully(DisconnectCause.PEER_CLOSED);
+                c.peerClosed();
                 return;
             }
             c.bytesIn += n;

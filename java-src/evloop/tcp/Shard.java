@@ -122,6 +122,9 @@ final class Shard {
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "onDisconnect threw for " + c, t);
         }
+        if (endpoint.client != null) {
+            endpoint.client.connectionEnded();
+        }
         checkDrained();
     }
 

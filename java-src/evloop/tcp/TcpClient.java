@@ -34,6 +34,8 @@ public final class TcpClient implements Closeable {
     private final EventLoopGroup ownedLoop;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** Made by connect(loop, ...) or connectOnce: the client lives as long as its one connection. */
+    private volatile boolean oneShot;
 
     private TcpClient(EventLoop loop, EventLoopGroup owned, ClientConfig cfg, TcpHandler handler) {
         this.cfg = copy(cfg);
@@ -93,59 +95,30 @@ public final class TcpClient implements Closeable {
      * @return completes with the connection (on its loop thread) or why it failed
      */
     public static CompletableFuture<Connection> connectOnce(ClientConfig cfg, TcpHandler handler) {
-        TcpClient[] self = new TcpClient[1];
-        self[0] = create(cfg, closingWithItsConnection(handler, self));
-        return oneShot(self[0]);
+        return create(cfg, handler).connectOnly();
     }
 
-    /** {@code handler}, with the client closed (and a loop of its own) when its connection ends. */
-    private static TcpHandler closingWithItsConnection(TcpHandler handler, TcpClient[] self) {
-        return new TcpHandler() {
-            @Override
-            public void onConnect(Connection c) throws Exception {
-                handler.onConnect(c);
-            }
-
-            @Override
-            public void onMessage(Connection c, java.nio.ByteBuffer frame) throws Exception {
-                handler.onMessage(c, frame);
-            }
-
-            @Override
-            public void onWritabilityChanged(Connection c, boolean writable) throws Exception {
-                handler.onWritabilityChanged(c, writable);
-            }
-
-            @Override
-            public boolean onTimeout(Connection c, DisconnectCause which) throws Exception {
-                return handler.onTimeout(c, which);
-            }
-
-            @Override
-            public void onProtocolError(Connection c, FramingException e) throws Exception {
-                handler.onProtocolError(c, e);
-            }
-
-            @Override
-            public void onDisconnect(Connection c, DisconnectCause cause) throws Exception {
-                try {
-                    handler.onDisconnect(c, cause);
-                } finally {
-                    self[0].closeAsync(Duration.ZERO);
-                }
-            }
-        };
-    }
-
-    /** Connects once; a failed connect closes the client too. */
-    private static CompletableFuture<Connection> oneShot(TcpClient client) {
-        CompletableFuture<Connection> f = client.connect();
+    /**
+     * Connects once, and closes with that connection: when it ends, or when the connect fails.
+     * The handler is the user's own object, not a wrapper, so what it is (a BatchHandler, say)
+     * and what it overrides reach the connection unchanged.
+     */
+    private CompletableFuture<Connection> connectOnly() {
+        oneShot = true;
+        CompletableFuture<Connection> f = connect();
         f.whenComplete((c, e) -> {
             if (e != null) {
-                client.closeAsync(Duration.ZERO);
+                closeAsync(Duration.ZERO);
             }
         });
         return f;
+    }
+
+    /** A connection of this client ended, after its onDisconnect; on the loop thread. */
+    void connectionEnded() {
+        if (oneShot) {
+            closeAsync(Duration.ZERO);
+        }
     }
 
     /**
@@ -158,9 +131,7 @@ public final class TcpClient implements Closeable {
      * @return completes with the connection (on the loop thread) or the failure
      */
     public static CompletableFuture<Connection> connect(EventLoop loop, ClientConfig cfg, TcpHandler handler) {
-        TcpClient[] self = new TcpClient[1];
-        self[0] = create(loop, cfg, closingWithItsConnection(handler, self));
-        return oneShot(self[0]);
+        return create(loop, cfg, handler).connectOnly();
     }
 
     /** @return completes with a new connection (on the loop thread, after its onConnect) or why it failed */

@@ -32,6 +32,23 @@ public interface TcpHandler {
     void onMessage(Connection conn, ByteBuffer frame) throws Exception;
 
     /**
+     * The peer closed its sending side (EOF); every complete frame before it has been delivered.
+     * Return true to keep the connection open for output: reading stops for good, {@link
+     * Connection#send} still works, and the connection ends when you {@link Connection#close()}
+     * it (cause PEER_CLOSED), or fails. The default closes it at once, flushing what is queued:
+     * right for a handler that answers each frame as it arrives, as its answers are queued by
+     * then. A handler whose answers come later (from another thread, a channel) keeps it open so
+     * that a peer which half-closed still gets them. A read timeout no longer applies then.
+     *
+     * @param conn the connection
+     * @return true to keep the connection open for output
+     * @throws Exception closes the connection (HANDLER_ERROR)
+     */
+    default boolean onPeerClosed(Connection conn) throws Exception {
+        return false;
+    }
+
+    /**
      * The connection ended; called exactly once per connection. The default does nothing.
      *
      * @param conn the connection, already closed: sending to it does nothing

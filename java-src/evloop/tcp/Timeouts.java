@@ -124,7 +124,8 @@ final class Timeouts implements Runnable {
                 return;
             }
         }
-        if (readNanos > 0 && now - lastFrame >= readNanos) {
+        // After the peer's EOF nothing more can arrive: a handler still answering is not a slow sender.
+        if (readNanos > 0 && !conn.isPeerClosed() && now - lastFrame >= readNanos) {
             lastFrame = now;
             if (!expired(DisconnectCause.READ_TIMEOUT)) {
                 return;

@@ -168,6 +168,46 @@ class ClientLifecycleTest {
     }
 
     @Test
+    void aOneShotConnectionGetsTheHandlerItselfNotAWrapperThatHidesWhatItIs() throws Exception {
+        // The server answers two lines in one write and half-closes: a BatchHandler sees one
+        // region, and an onPeerClosed that keeps the connection open is honoured.
+        try (ServerSocket ss = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             EventLoopGroup g = EventLoopGroup.start(1, "c")) {
+            List<String> regions = new CopyOnWriteArrayList<>();
+            CompletableFuture<DisconnectCause> ended = new CompletableFuture<>();
+            BatchHandler h = new BatchHandler() {
+                @Override
+                public void onMessages(Connection c, ByteBuffer lines) {
+                    regions.add(java.nio.charset.StandardCharsets.UTF_8.decode(lines).toString());
+                }
+
+                @Override
+                public boolean onPeerClosed(Connection c) {
+                    c.send("bye\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    c.close();
+                    return true;
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    ended.complete(cause);
+                }
+            };
+            CompletableFuture<Connection> f = TcpClient.connect(g.loop(0), new ClientConfig().port(ss.getLocalPort()), h);
+            try (Socket peer = ss.accept()) {
+                f.get(10, TimeUnit.SECONDS);
+                peer.getOutputStream().write("a\nb\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                peer.shutdownOutput();
+                byte[] answer = peer.getInputStream().readAllBytes();
+                assertEquals("bye\n", new String(answer, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            assertEquals(DisconnectCause.PEER_CLOSED, ended.get(10, TimeUnit.SECONDS));
+            assertEquals(List.of("a\nb\n"), regions);
+            await("the one-shot client to let go of the loop", 10_000, LoopResources.of(g.loop(0)).shards::isEmpty);
+        }
+    }
+
+    @Test
     void malformedHostsFailClearlyAndNeverResolveOnTheLoop() throws Exception {
         try (EventLoopGroup g = EventLoopGroup.start(1, "dns")) {
             for (String host : new String[] {"[", "[127.0.0.1x", "999.1.1.1", "localhost:80"}) {

@@ -103,6 +103,38 @@ class TcpServerTest {
     }
 
     @Test
+    void aHandlerCanKeepAHalfClosedConnectionOpenForLateAnswers() throws Exception {
+        AtomicReference<Connection> held = new AtomicReference<>();
+        TcpServer s = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
+            @Override
+            public void onMessage(Connection c, java.nio.ByteBuffer frame) {}   // answers come later
+
+            @Override
+            public boolean onPeerClosed(Connection c) {
+                held.set(c);
+                return true;
+            }
+
+            @Override
+            public void onDisconnect(Connection c, DisconnectCause cause) {
+                causes.put(c.fd(), cause);
+            }
+        });
+        servers.add(s);
+        try (Client c = new Client(s.port())) {
+            c.send("question\n");
+            c.socket.shutdownOutput();
+            await("EOF seen and kept open", 5000, () -> held.get() != null);
+            assertTrue(held.get().isOpen() && held.get().isPeerClosed());
+            held.get().send("late answer\n".getBytes(StandardCharsets.UTF_8));   // from this thread
+            held.get().close();
+            assertEquals("late answer\n", c.line());
+            assertTrue(c.atEof());
+            await("closed as peer-closed", 5000, () -> causes.get(held.get().fd()) == DisconnectCause.PEER_CLOSED);
+        }
+    }
+
+    @Test
     void aThrowingHandlerClosesOnlyItsConnection() throws Exception {
         TcpServer s = echo(new ServerConfig());
         TcpHandler echoing = s.handler();

@@ -52,6 +52,38 @@ class TimeoutTest {
     }
 
     @Test
+    void aPeerThatHalfClosedIsNotASlowSenderItsLateAnswerStillArrives() throws Exception {
+        // The answer comes four read timeouts after the peer's EOF: only the read timeout could
+        // cut it off, and after EOF nothing more can be read, so it must not.
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(100)), new TcpHandler() {
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {}
+
+                @Override
+                public boolean onPeerClosed(Connection c) {
+                    c.loop().schedule(400, TimeUnit.MILLISECONDS, () -> {
+                        c.send("late\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        c.close();
+                    });
+                    return true;
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client c = new Client(s.port())) {
+            c.send("question\n");
+            c.socket.shutdownOutput();
+            assertEquals("late\n", c.line());
+            assertTrue(c.atEof());
+            await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.PEER_CLOSED), causes);
+        }
+    }
+
+    @Test
     void theReadTimeoutClosesAClientTricklingALineThatNeverEnds() throws Exception {
         try (TcpServer s = echo(new ServerConfig().readTimeout(Duration.ofMillis(500)));
              Client slowloris = new Client(s.port());

@@ -1,0 +1,252 @@
+(ns evloop.impl.async
+  "The machinery of evloop.async: per connection, the loop's ends of its `in`
+  and `out` channels (`Channels`), and the TcpHandler that drives them. An
+  implementation detail of evloop.async.
+
+  One rule keeps it simple: a connection's channel state changes on its loop
+  thread only. The loop never blocks on a channel: it uses `offer!`/`poll!`,
+  and `put!`/`take!` with callbacks. core.async runs those callbacks on its
+  own threads, and all they do is hand the next step back to the loop
+  (`on-loop`). So every pause, resume and close is decided on the loop thread
+  from the state as it is then, and a late callback cannot undo a newer
+  decision."
+  (:require [clojure.core.async :as a]
+            [clojure.core.async.impl.protocols :as async-protocols]
+            [evloop.impl.enums :as enums]
+            [evloop.impl.handler :as handler])
+  (:import (evloop EventLoop)
+           (evloop.tcp Connection TcpHandler)
+           (java.nio ByteBuffer)
+           (java.nio.charset Charset)
+           (java.util ArrayDeque)
+           (java.util.concurrent RejectedExecutionException)
+           (java.util.function Supplier)))
+
+(set! *warn-on-reflection* true)
+
+(def ^:private ^java.lang.System$Logger log (System/getLogger "evloop.async"))
+
+(defn- on-loop
+  "Runs `(f)` on `loop`'s thread. A loop refuses tasks only once it is closed:
+  its thread has finished and its connections are gone, so nothing else
+  touches their state, and `f` runs here instead. That way a consumer still
+  gets the frames and the close of `in` it is owed."
+  [^EventLoop loop f]
+  (try (.execute loop ^Runnable f)
+       (catch RejectedExecutionException _ (f))))
+
+;; ---- frames in, values out -----------------------------------------------------------
+
+(defn decoder
+  "Frame -> value for `in`. A frame is a view of the loop's read buffer, valid
+  only during onMessage: every format copies it (:buffer into a heap
+  ByteBuffer of its own)."
+  [fmt ^Charset cs]
+  (case fmt
+    :buffer (fn [^ByteBuffer b]
+              (let [a (byte-array (.remaining b))]
+                (.get b (.position b) a 0 (alength a))
+                (ByteBuffer/wrap a)))
+    (handler/decoder fmt cs)))
+
+(defn- ->buffer
+  "A value taken from `out` as bytes to send; anything but a string, bytes or a
+  ByteBuffer is sent as its `str`, as evloop.core/send! does."
+  ^ByteBuffer [x ^Charset cs]
+  (cond (string? x) (ByteBuffer/wrap (.getBytes ^String x cs))
+        (bytes? x) (ByteBuffer/wrap ^bytes x)
+        (instance? ByteBuffer x) (.duplicate ^ByteBuffer x)
+        :else (ByteBuffer/wrap (.getBytes (str x) cs))))
+
+(def ^:private batch-bytes
+  "What the loop gathers from `out` into one send: a go block that put 16
+  replies costs one write, not 16, and the bytes past the high watermark that
+  one batch can add stay this small."
+  (* 64 1024))
+
+(def ^:private ^ThreadLocal scratch
+  "One gathering buffer per loop thread (batches are built on it only)."
+  (ThreadLocal/withInitial (reify Supplier (get [_] (ByteBuffer/allocate batch-bytes)))))
+
+(defn- send-batch! [^Connection conn ^ByteBuffer acc]
+  (when (pos? (.position acc))
+    (.flip acc)
+    (.send conn acc)                    ; copies: the scratch buffer is free again
+    (.clear acc)))
+
+;; ---- one connection ------------------------------------------------------------------
+
+(definterface IChannels
+  (^void start [f blocking])
+  (^void frame [v])
+  (^void putDone [])
+  (^void pump [first])
+  (^void taken [v])
+  (^void peerClosed [])
+  (^void ended [cause])
+  (info []))
+
+(deftype Channels [^Connection conn ^EventLoop lp ^Charset cs decode
+                   in in-buf ^long in-size out out-buf ^long out-size closed ^ArrayDeque overflow
+                   ;; Loop thread only; volatile so that `info` reads them from a REPL.
+                   ^:volatile-mutable put-pending   ; our one put! to `in` waits for room
+                   ^:volatile-mutable paused        ; we paused reading for `in`
+                   ^:volatile-mutable in-ending     ; no more frames: close `in` once overflow is in
+                   ^:volatile-mutable taking        ; our one take! from `out` waits for a value
+                   ^:volatile-mutable out-done      ; `out` was closed and is drained
+                   ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
+                   ^:volatile-mutable ended]        ; the connection is gone
+  IChannels
+  ;; put! and take! keep their default on-caller? true. Besides running the
+  ;; callback here when the channel is ready at once, core.async then runs it on
+  ;; the thread that completes the operation later - the go block taking from
+  ;; `in` or putting to `out` - instead of dispatching it as a task of its own.
+  ;; All the callback does is queue work on the loop, so that is cheap, and it
+  ;; saves a pool hand-off per batch.
+  (start [this f blocking]
+    (let [result (if blocking
+                   (a/io-thread
+                    (try (f conn in out)
+                         (catch Throwable t
+                           (.log log java.lang.System$Logger$Level/WARNING (str "channel handler threw for " conn) t)
+                           nil)))
+                   (f conn in out))]
+      (when (and (satisfies? async-protocols/ReadPort result)
+                 (not (identical? result in)) (not (identical? result out)))
+        (set! watched true)
+        (a/take! result (fn [_] (a/close! out)) false)))
+    (.pump this nil))
+
+  ;; ---- in: frames from the socket, backpressure to it
+  (frame [this v]
+    (if (or put-pending (not (.isEmpty overflow)))
+      (.addLast overflow v)             ; behind the waiting put: the rest of this read
+      (when (nil? (a/offer! in v))      ; false: `in` closed by the application, v dropped
+        (set! put-pending true)
+        (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
+        (when-not paused
+          (set! paused true)
+          (.pauseReading conn)))))      ; on the loop thread: at once, this read is the last
+
+  (putDone [this]
+    (set! put-pending false)
+    (loop []
+      (when-let [v (.pollFirst overflow)]
+        (let [r (a/offer! in v)]
+          (cond (true? r) (recur)
+                (nil? r) (do (set! put-pending true)
+                             (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
+                :else (.clear overflow)))))
+    (when-not put-pending
+      (cond in-ending (a/close! in)
+            paused (do (set! paused false)
+                       (.resumeReading conn)))))
+
+  (peerClosed [_]
+    (set! in-ending true)
+    (when-not (or put-pending (not (.isEmpty overflow)))
+      (a/close! in))
+    ;; Without a channel to say when the answer is complete, EOF ends `out`: what
+    ;; was put before it is still sent, then the connection closes.
+    (when-not watched
+      (a/close! out)))
+
+  ;; ---- out: values to the socket while it is writable
+  (pump [this first]
+    (when-not (or taking out-done ended)
+      (let [^ByteBuffer acc (.get scratch)]
+        ;; Writability changes only when bytes reach the connection, so it is looked
+        ;; at after each send (a full batch, or a value too big to gather) and at
+        ;; the end of what `out` holds now.
+        (loop [v first]
+          (cond
+            (nil? v) (do (send-batch! conn acc)
+                         (when (and (not ended) (.isWritable conn)) ; else onWritabilityChanged pumps
+                           (set! taking true)
+                           (a/take! out (fn [x] (on-loop lp #(.taken this x))))))
+            :else (let [b (->buffer v cs)]
+                    (if (<= (.remaining b) (.remaining acc))
+                      (do (.put acc b)
+                          (recur (a/poll! out)))
+                      (do (send-batch! conn acc)
+                          (if (<= (.remaining b) (.capacity acc)) (.put acc b) (.send conn b))
+                          (if (and (not ended) (.isWritable conn))
+                            (recur (a/poll! out))
+                            (send-batch! conn acc))))))))))
+
+  (taken [this v]
+    (set! taking false)
+    (cond ended (loop [] (when (some? (a/poll! out)) (recur)))
+          (nil? v) (do (set! out-done true)
+                       (.close conn))   ; flushes, then closes
+          :else (.pump this v)))
+
+  (ended [_ cause]
+    (set! ended true)
+    (a/put! closed cause)
+    (a/close! out)
+    ;; Nothing will be sent now: drain `out` so that producers parked on it
+    ;; (pending puts outlive close!) are released, and their threads too.
+    (loop [] (when (some? (a/poll! out)) (recur)))
+    (set! in-ending true)
+    (when-not (or put-pending (not (.isEmpty overflow)))
+      (a/close! in)))
+
+  (info [_]
+    {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
+     :out {:count (count out-buf) :size out-size}
+     :read-paused? (boolean paused)
+     :out-paused? (not (or taking out-done ended))
+     :peer-closed? (.isPeerClosed conn)}))
+
+;; ---- the handler ---------------------------------------------------------------------
+
+(defn channels-of
+  "The Channels of `conn`, or nil for a connection without channels."
+  ^Channels [^Connection conn]
+  (let [a (.attachment conn)]
+    (when (map? a) (:channels a))))
+
+(defn- open-channels
+  "Makes `conn`'s channels and attaches them (with the charset evloop.core/send!
+  reads); the caller starts them."
+  ^Channels [^Connection conn ^Charset cs decode {:keys [in-buffer out-buffer]}]
+  (let [in-buf (a/buffer in-buffer)
+        out-buf (a/buffer out-buffer)
+        st (Channels. conn (.loop conn) cs decode
+                      (a/chan in-buf) in-buf in-buffer (a/chan out-buf) out-buf out-buffer
+                      (a/promise-chan) (ArrayDeque.)
+                      false false false false false false false)]
+    (.attach conn {:charset cs :channels st})
+    st))
+
+(defn tcp-handler
+  "The TcpHandler over `f`, `(f conn in out)` called once per connection, with
+  checked options `opts` (evloop.async/handler's)."
+  ^TcpHandler [f {:keys [format charset blocking] :as opts}]
+  (let [cs (Charset/forName ^String charset)
+        decode (decoder format cs)
+        open! (fn [^Connection conn]
+                (let [st (open-channels conn cs decode opts)]
+                  (.start st f (boolean blocking))
+                  st))]
+    (reify TcpHandler
+      (onConnect [_ conn]
+        (open! conn))
+      (onMessage [_ conn frame]
+        ;; A connection accepted under another handler (swap-handler!) gets its
+        ;; channels at its first frame under this one.
+        (let [^Channels st (or (channels-of conn) (open! conn))]
+          (.frame st ((.-decode st) frame))))
+      (onPeerClosed [_ conn]
+        (if-let [st (channels-of conn)]
+          (do (.peerClosed st) true)
+          false))
+      (onWritabilityChanged [_ conn writable]
+        ;; Pumped as a task: this is called from inside the connection's flush.
+        (when-let [st (channels-of conn)]
+          (when writable
+            (.execute (.loop conn) #(.pump st nil)))))
+      (onDisconnect [_ conn cause]
+        (when-let [st (channels-of conn)]
+          (.ended st (enums/->keyword cause)))))))
