@@ -6,7 +6,7 @@
   evloop.core."
   (:require [clojure.string :as str]
             [evloop.impl.enums :as enums])
-  (:import (evloop.tcp Connection TcpHandler)
+  (:import (evloop.tcp Connection TcpHandler TextHandler)
            (java.nio ByteBuffer)
            (java.nio.charset Charset)))
 
@@ -85,30 +85,47 @@
      (with-bindings* b# (fn [] ~@body))
      (do ~@body)))
 
+(defmacro ^:private bridge
+  "A reify of `iface`: `frame-methods`, which hand frames to the :on-line fn,
+  and the callbacks every handler has, looked up in `handler-ref` per event."
+  [iface handler-ref cs bindings & frame-methods]
+  `(reify ~iface
+     ~@frame-methods
+     (onConnect [_# conn#]
+       (.attach ^Connection conn# {:charset ~cs})
+       (when-let [f# (callback (:handler @~handler-ref) :on-connect)]
+         (with-conveyed ~bindings (f# conn#))))
+     (onDisconnect [_# conn# cause#]
+       (when-let [f# (callback (:handler @~handler-ref) :on-close)]
+         (with-conveyed ~bindings (f# conn# (enums/->keyword cause#)))))
+     (onWritabilityChanged [_# conn# writable#]
+       (when-let [f# (callback (:handler @~handler-ref) :on-writable)]
+         (with-conveyed ~bindings (f# conn# writable#))))
+     (onTimeout [_# conn# which#]
+       (if-let [f# (callback (:handler @~handler-ref) :on-timeout)]
+         (boolean (with-conveyed ~bindings (f# conn# (enums/->keyword which#))))
+         false))))
+
+(defn- on-line!
+  "Calls the :on-line fn with the frame's `text`, or the frame decoded with
+  `decode`, and sends back what it returns."
+  [handler-ref bindings ^Connection conn text decode ^ByteBuffer frame cs]
+  (let [{:keys [handler record]} @handler-ref]
+    (when-let [f (callback handler :on-line)]
+      (let [line (if decode (decode frame) text)]
+        (when record (record conn line))
+        (reply! conn (with-conveyed bindings (f conn line)) line frame cs)))))
+
 (defn tcp-handler
   "The Java handler over `handler-ref`, an atom of {:handler h :record f}.
   With `bindings`, every callback runs with those thread bindings (connect!
-  conveys the REPL's *out* this way)."
+  conveys the REPL's *out* this way). For :string it is an
+  evloop.tcp.TextHandler: the loop decodes, a read's lines at a time."
   ^TcpHandler [handler-ref fmt ^Charset cs bindings]
-  (let [decode (decoder fmt cs)]
-    (reify TcpHandler
-      (onConnect [_ conn]
-        (.attach conn {:charset cs})
-        (when-let [f (callback (:handler @handler-ref) :on-connect)]
-          (with-conveyed bindings (f conn))))
-      (onMessage [_ conn frame]
-        (let [{:keys [handler record]} @handler-ref]
-          (when-let [f (callback handler :on-line)]
-            (let [line (decode frame)]
-              (when record (record conn line))
-              (reply! conn (with-conveyed bindings (f conn line)) line frame cs)))))
-      (onDisconnect [_ conn cause]
-        (when-let [f (callback (:handler @handler-ref) :on-close)]
-          (with-conveyed bindings (f conn (enums/->keyword cause)))))
-      (onWritabilityChanged [_ conn writable]
-        (when-let [f (callback (:handler @handler-ref) :on-writable)]
-          (with-conveyed bindings (f conn writable))))
-      (onTimeout [_ conn which]
-        (if-let [f (callback (:handler @handler-ref) :on-timeout)]
-          (boolean (with-conveyed bindings (f conn (enums/->keyword which))))
-          false)))))
+  (if (= fmt :string)
+    (bridge TextHandler handler-ref cs bindings
+            (charset [_] cs)
+            (onText [_ conn line frame] (on-line! handler-ref bindings conn line nil frame cs)))
+    (let [decode (decoder fmt cs)]
+      (bridge TcpHandler handler-ref cs bindings
+              (onMessage [_ conn frame] (on-line! handler-ref bindings conn nil decode frame cs))))))

@@ -23,6 +23,7 @@ final class LoopResources {
     final OutputQueue.Pool pool = new OutputQueue.Pool(32 * 1024, 256);
     final Reader reader = new Reader(this);
     final Writer writer = new Writer(this);
+    final TextFrames text = new TextFrames();
     /** The connections on this loop, by fd number: the tables' fd, mapped to its connection. */
     private Connection[] byFd = new Connection[64];
     /** Every server's and client's share of this loop, until it drains. */

@@ -112,6 +112,10 @@ final class Reader implements FdHandler {
             deliverBatch(c, (BatchHandler) h, framing, buf, frame);
             return;
         }
+        if (h instanceof TextHandler) {
+            deliverText(c, (TextHandler) h, framing, buf, frame);
+            return;
+        }
         while (buf.hasRemaining() && c.state == Connection.OPEN) {
             int length;
             try {
@@ -158,6 +162,21 @@ final class Reader implements FdHandler {
             h.onMessages(c, frame);
         } catch (Throwable e) {
             c.handlerFailed("onMessages", e);
+        }
+    }
+
+    private void deliverText(Connection c, TextHandler h, Framing framing, ByteBuffer buf, ByteBuffer frame) {
+        java.nio.charset.Charset cs;
+        try {
+            cs = java.util.Objects.requireNonNull(h.charset(), "charset() returned null");
+        } catch (Throwable e) {
+            c.handlerFailed("charset", e);
+            return;
+        }
+        try {
+            resources.text.deliver(c, h, cs, framing, buf, frame);
+        } catch (FramingException e) {
+            protocolError(c, h, e);
         }
     }
 
