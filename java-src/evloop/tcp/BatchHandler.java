@@ -10,6 +10,12 @@ import java.nio.ByteBuffer;
  * The region is valid only during the call, like a frame; sent back during the call, it goes
  * out straight from the read buffer. {@link Connection#info()}'s frame count counts regions.
  *
+ * <p>The frame limit ({@link Framing#maxFrameLength()}) bounds what waits for the rest of a
+ * frame, as always: a partial line over it is a protocol error, delivered after the region
+ * before it. The lines inside a region, though, were read whole and are not measured one by
+ * one (that would cost the scan this handler exists to save): a handler that must refuse long
+ * lines measures them itself, or is a plain {@link TcpHandler} or a {@link TextHandler}.
+ *
  * <pre>{@code
  * TcpServer.start(cfg, (BatchHandler) (conn, lines) -> conn.send(lines));   // a line echo
  * }</pre>

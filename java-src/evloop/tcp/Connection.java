@@ -51,7 +51,7 @@ public final class Connection implements Sender {
     boolean readerArmed;
     boolean readingPaused;
     /** The peer's EOF arrived: no more reading, and close() ends it as PEER_CLOSED. */
-    private boolean peerClosed;
+    private volatile boolean peerClosed;   // written on the loop; read anywhere (channel-info)
     boolean writerArmed;
     boolean backedUp;
     long bytesIn;

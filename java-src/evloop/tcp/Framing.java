@@ -31,22 +31,28 @@ public interface Framing {
 
     /**
      * The length of the complete frames at the front of {@code buffered}, taken together: what a
-     * {@link BatchHandler} receives as one region. The default goes frame by frame; lines only
-     * look for the last newline, scanning backwards, so a batch costs a scan of its last partial
-     * line rather than of every byte. What follows the region is held to {@link #maxFrameLength()}
-     * like any partial frame; the complete frames inside it, already read, are not.
+     * {@link BatchHandler} or a {@link TextHandler} receives as one region. The default goes
+     * frame by frame, and stops before a frame it rejects, so that the frames before it are
+     * delivered first; lines only look for the last newline, scanning backwards. What follows
+     * the region is checked afterwards with {@link #frameLength}, like any partial frame.
      *
      * @param buffered the bytes so far, between position and limit (not to be moved)
      * @return the length of the complete frames, 0 if there is none yet
-     * @throws FramingException to reject the stream
+     * @throws FramingException to reject the stream when not even one frame is complete
      */
     default int completeLength(ByteBuffer buffered) throws FramingException {
-        ByteBuffer b = buffered.duplicate();
+        ByteBuffer b = buffered.duplicate().order(buffered.order());   // duplicate() is big-endian
         int total = 0;
         int n;
-        while (b.hasRemaining() && (n = frameLength(b)) > 0) {
-            b.position(b.position() + n);
-            total += n;
+        try {
+            while (b.hasRemaining() && (n = frameLength(b)) > 0) {
+                b.position(b.position() + n);
+                total += n;
+            }
+        } catch (FramingException e) {
+            if (total == 0) {
+                throw e;
+            }
         }
         return total;
     }
@@ -55,7 +61,8 @@ public interface Framing {
      * Newline-delimited lines, each frame ending with (and including) its {@code \n}; {@code \r\n} stays as sent.
      *
      * @param maxLength the longest line, its {@code \n} included; at least 1
-     * @return the framing; a longer line is a protocol error
+     * @return the framing; a longer line is a protocol error (a {@link BatchHandler} is told only
+     *     of a partial line over the limit: see there)
      */
     static Framing lines(int maxLength) {
         return new Lines(maxLength);
@@ -106,14 +113,11 @@ public interface Framing {
             return 0;
         }
 
+        /** Never throws: the partial line after the region is checked by frameLength, later. */
         @Override
-        public int completeLength(ByteBuffer b) throws FramingException {
+        public int completeLength(ByteBuffer b) {
             int start = b.position();
             int nl = lastIndexOfNewline(b, start, b.limit());
-            int partial = nl < 0 ? b.remaining() : b.limit() - nl - 1;
-            if (partial >= max) {
-                throw new FramingException("line longer than " + max + " bytes");
-            }
             return nl < 0 ? 0 : nl - start + 1;
         }
 

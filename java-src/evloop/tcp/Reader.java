@@ -108,12 +108,13 @@ final class Reader implements FdHandler {
 
     private void deliver(Connection c, Framing framing, ByteBuffer buf, ByteBuffer frame) {
         TcpHandler h = c.handler();
-        if (h instanceof BatchHandler) {
-            deliverBatch(c, (BatchHandler) h, framing, buf, frame);
-            return;
-        }
-        if (h instanceof TextHandler) {
-            deliverText(c, (TextHandler) h, framing, buf, frame);
+        if (h instanceof BatchHandler || h instanceof TextHandler) {
+            if (h instanceof BatchHandler) {
+                deliverBatch(c, (BatchHandler) h, framing, buf, frame);
+            } else {
+                deliverText(c, (TextHandler) h, framing, buf, frame);
+            }
+            checkPartial(c, h, framing, buf);
             return;
         }
         while (buf.hasRemaining() && c.state == Connection.OPEN) {
@@ -177,6 +178,21 @@ final class Reader implements FdHandler {
             resources.text.deliver(c, h, cs, framing, buf, frame);
         } catch (FramingException e) {
             protocolError(c, h, e);
+        }
+    }
+
+    /**
+     * After a region: what is left (an incomplete frame) goes to the framing, as frame-by-frame
+     * delivery would have given it, so a line over the limit is rejected now, after the complete
+     * frames before it were delivered.
+     */
+    private static void checkPartial(Connection c, TcpHandler h, Framing framing, ByteBuffer buf) {
+        if (c.state == Connection.OPEN && buf.hasRemaining()) {
+            try {
+                framing.frameLength(buf);
+            } catch (FramingException e) {
+                protocolError(c, h, e);
+            }
         }
     }
 

@@ -124,8 +124,7 @@ final class Timeouts implements Runnable {
                 return;
             }
         }
-        // After the peer's EOF nothing more can arrive: a handler still answering is not a slow sender.
-        if (readNanos > 0 && !conn.isPeerClosed() && now - lastFrame >= readNanos) {
+        if (readCounts() && now - lastFrame >= readNanos) {
             lastFrame = now;
             if (!expired(DisconnectCause.READ_TIMEOUT)) {
                 return;
@@ -164,12 +163,20 @@ final class Timeouts implements Runnable {
         return false;
     }
 
+    /**
+     * After the peer's EOF nothing more can arrive: a handler still answering is not a slow
+     * sender, so the read timeout neither fires nor sets when the timer does.
+     */
+    private boolean readCounts() {
+        return readNanos > 0 && !conn.isPeerClosed();
+    }
+
     private void arm(long now) {
         long next = Long.MAX_VALUE;
         if (idleNanos > 0) {
             next = Math.min(next, lastIo + idleNanos - now);
         }
-        if (readNanos > 0) {
+        if (readCounts()) {
             next = Math.min(next, lastFrame + readNanos - now);
         }
         if (writeNanos > 0 && (conn.out != null && !conn.out.isEmpty())) {

@@ -88,13 +88,40 @@ class FramingTest {
     }
 
     @Test
-    void completeLinesTakenTogetherEndAtTheLastNewlineAndThePartialIsHeldToTheLimit() throws Exception {
+    void completeLinesTakenTogetherEndAtTheLastNewline() throws Exception {
         Framing lines = Framing.lines(10);
         assertEquals(9, lines.completeLength(bytes("ab\ncd\nef\ngh")));
         assertEquals(0, lines.completeLength(bytes("abc")));
         assertEquals(14, lines.completeLength(bytes("a-line-of-13!\n")), "a complete line is not held to the limit");
-        assertThrows(FramingException.class, () -> lines.completeLength(bytes("ok\nthis-partial-is-long")));
+        assertEquals(3, lines.completeLength(bytes("ok\nthis-partial-is-long")), "the partial is the reader's to check, later");
         Framing raw = Framing.raw(4);
         assertEquals(4, raw.completeLength(bytes("abcd")), "the default goes frame by frame");
+    }
+
+    @Test
+    void theDefaultCompleteLengthSeesTheBufferAsFrameLengthDoesAndStopsBeforeARejectedFrame() throws Exception {
+        // A length-prefixed framing that reads its prefix in the buffer's own (native) order.
+        Framing prefixed = new Framing() {
+            @Override
+            public int frameLength(ByteBuffer b) throws FramingException {
+                if (b.remaining() < 4) {
+                    return 0;
+                }
+                int n = b.getInt(b.position());
+                if (n < 0 || n > 100) {
+                    throw new FramingException("bad length " + n);
+                }
+                return b.remaining() >= 4 + n ? 4 + n : 0;
+            }
+
+            @Override
+            public int maxFrameLength() {
+                return 104;
+            }
+        };
+        ByteBuffer b = ByteBuffer.allocateDirect(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(2).put((byte) 'h').put((byte) 'i').putInt(1).put((byte) '!').putInt(-7).flip();
+        assertEquals(11, prefixed.completeLength(b), "two frames, in the buffer's byte order; the bad one left for later");
+        assertThrows(FramingException.class, () -> prefixed.completeLength(b.position(11)), "nothing complete: rejected now");
     }
 }

@@ -368,5 +368,11 @@ class TcpServerTest {
             c.send("x".repeat(100));
             assertTrue(c.line().startsWith("error: line longer than 64 bytes"), "the partial is held to the limit");
         }
+        try (Client c = new Client(s.port())) {
+            c.send("ok\n" + "x".repeat(100));   // one write: a complete line, then an over-long partial
+            assertEquals("ok\n", c.line(), "the complete line is delivered first");
+            assertTrue(c.line().startsWith("error: line longer than 64 bytes"));
+            assertTrue(c.atEof());
+        }
     }
 }

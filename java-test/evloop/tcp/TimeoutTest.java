@@ -76,7 +76,11 @@ class TimeoutTest {
              Client c = new Client(s.port())) {
             c.send("question\n");
             c.socket.shutdownOutput();
+            long timersBefore = s.loop().stats().timers();
             assertEquals("late\n", c.line());
+            // The wait was 400 ms: a few timers at most, not a timer re-armed at 0 every turn.
+            long fired = s.loop().stats().timers() - timersBefore;
+            assertTrue(fired < 20, fired + " timers fired while the answer was pending");
             assertTrue(c.atEof());
             await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
             assertEquals(List.of(DisconnectCause.PEER_CLOSED), causes);
