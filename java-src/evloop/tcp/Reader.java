@@ -1,11 +1,8 @@
 package evloop.tcp;
 
-import evloop.FdHandler;
-import evloop.Interest;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
 import java.nio.ByteBuffer;
-import java.util.Set;
 
 /**
  * The input side of every connection on one loop, and the read-table entry of each of them:
@@ -16,33 +13,14 @@ import java.util.Set;
  * rest arrives. Output sent while a read batch is delivered is corked and written once after
  * it. Loop thread only.
  */
-final class Reader implements FdHandler {
-    private final LoopResources resources;
-
+final class Reader extends ConnectionEntry {
     Reader(LoopResources resources) {
-        this.resources = resources;
+        super(resources);
     }
 
     @Override
-    public void handle(int fd, Set<Interest> events) {
-        Connection c = resources.connection(fd);
-        if (c == null) {
-            return;
-        }
-        try {
-            readRounds(c, fd);
-        } catch (Throwable e) {
-            c.internalFailure(e);
-        }
-    }
-
-    /** The loop took the fd out of its tables because something escaped: end the connection. */
-    @Override
-    public void failed(int fd, Throwable error) {
-        Connection c = resources.connection(fd);
-        if (c != null) {
-            c.abortNow(DisconnectCause.ERROR);
-        }
+    void ready(Connection c, int fd) {
+        readRounds(c, fd);
     }
 
     /** Reads and delivers, a few rounds at most, so one fast sender cannot starve the others. */
@@ -106,26 +84,32 @@ final class Reader implements FdHandler {
         }
     }
 
+    /**
+     * Hands the complete frames at the front of {@code buf} to the handler: one call per frame,
+     * or, for a {@link BatchHandler}, one call for all of them (the region the framing's
+     * completeLength finds); a {@link TextHandler} gets them decoded. Stops when the
+     * connection does.
+     */
     private void deliver(Connection c, Framing framing, ByteBuffer buf, ByteBuffer frame) {
         TcpHandler h = c.handler();
-        if (h instanceof BatchHandler || h instanceof TextHandler) {
-            if (h instanceof BatchHandler) {
-                deliverBatch(c, (BatchHandler) h, framing, buf, frame);
-            } else {
-                deliverText(c, (TextHandler) h, framing, buf, frame);
-            }
+        if (h instanceof TextHandler) {
+            deliverText(c, (TextHandler) h, framing, buf, frame);
             checkPartial(c, h, framing, buf);
             return;
         }
+        boolean batch = h instanceof BatchHandler;
         while (buf.hasRemaining() && c.state == Connection.OPEN) {
             int length;
             try {
-                length = framing.frameLength(buf);
+                length = batch ? framing.completeLength(buf) : framing.frameLength(buf);
             } catch (FramingException e) {
                 protocolError(c, h, e);
                 return;
             }
             if (length == 0) {
+                if (batch) {
+                    checkPartial(c, h, framing, buf);   // lines' completeLength leaves that to frameLength
+                }
                 return;
             }
             int start = buf.position();
@@ -134,35 +118,19 @@ final class Reader implements FdHandler {
             c.framesIn++;
             c.shard.framesIn++;
             try {
-                h.onMessage(c, frame);
+                if (batch) {
+                    ((BatchHandler) h).onMessages(c, frame);
+                } else {
+                    h.onMessage(c, frame);
+                }
             } catch (Throwable e) {
-                c.handlerFailed("onMessage", e);
+                c.handlerFailed(batch ? "onMessages" : "onMessage", e);
                 return;
             }
-        }
-    }
-
-    /** Every complete frame of the read as one region: one call, one scan for the end. */
-    private void deliverBatch(Connection c, BatchHandler h, Framing framing, ByteBuffer buf, ByteBuffer frame) {
-        int length;
-        try {
-            length = framing.completeLength(buf);
-        } catch (FramingException e) {
-            protocolError(c, h, e);
-            return;
-        }
-        if (length == 0) {
-            return;
-        }
-        int start = buf.position();
-        buf.position(start + length);
-        frame.clear().position(start).limit(start + length);
-        c.framesIn++;
-        c.shard.framesIn++;
-        try {
-            h.onMessages(c, frame);
-        } catch (Throwable e) {
-            c.handlerFailed("onMessages", e);
+            if (batch) {
+                checkPartial(c, h, framing, buf);   // a region is all there is: what is left is partial
+                return;
+            }
         }
     }
 

@@ -1,11 +1,8 @@
 package evloop.tcp;
 
-import evloop.FdHandler;
-import evloop.Interest;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
 import java.nio.ByteBuffer;
-import java.util.Set;
 
 /**
  * The output side of every connection on one loop, and their write-table entry (a connection
@@ -21,8 +18,7 @@ import java.util.Set;
  * {@link OutputQueue}, before the buffer is reused. Above the high watermark a connection stops
  * being read and reports itself not writable; at the low one both come back. Loop thread only.
  */
-final class Writer implements FdHandler {
-    private final LoopResources resources;
+final class Writer extends ConnectionEntry {
     /** The connection whose read batch is being delivered now, or null. */
     private Connection corked;
     /** The zero-copy range: frames of the read buffer that {@code deferredFor} sent back. */
@@ -33,29 +29,12 @@ final class Writer implements FdHandler {
     private int deferredEnd;
 
     Writer(LoopResources resources) {
-        this.resources = resources;
+        super(resources);
     }
 
     @Override
-    public void handle(int fd, Set<Interest> events) {
-        Connection c = resources.connection(fd);
-        if (c == null) {
-            return;
-        }
-        try {
-            flush(c);
-        } catch (Throwable e) {
-            c.internalFailure(e);
-        }
-    }
-
-    /** The loop took the fd out of its tables because something escaped: end the connection. */
-    @Override
-    public void failed(int fd, Throwable error) {
-        Connection c = resources.connection(fd);
-        if (c != null) {
-            c.abortNow(DisconnectCause.ERROR);
-        }
+    void ready(Connection c, int fd) {
+        flush(c);
     }
 
     void cork(Connection c) {
