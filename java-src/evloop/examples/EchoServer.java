@@ -31,7 +31,7 @@ public final class EchoServer {
     private EchoServer() {}
 
     /** Thrown for a bad command line; main prints its message as one line and exits 2. */
-    private static final class BadOption extends Exception {
+    static final class BadOption extends Exception {
         private static final long serialVersionUID = 1L;
 
         BadOption(String message) {
@@ -116,7 +116,7 @@ public final class EchoServer {
         return cfg;
     }
 
-    private static int number(String option, String v, int min, int max) throws BadOption {
+    static int number(String option, String v, int min, int max) throws BadOption {
         try {
             int n = Integer.parseInt(v);
             if (n >= min && n <= max) {
