@@ -10,10 +10,13 @@
             [evloop.async-echo :as async-echo]
             [evloop.async.dispatch :as dispatch]
             [evloop.core :as ev]
+            [evloop.impl.async :as impl]
             [evloop.test-util :refer [connect reader send-line wait-until]])
-  (:import (java.io ByteArrayOutputStream)
-           (java.lang.management ManagementFactory)
-           (java.net Socket)
+  (:import (evloop EventLoop)
+           (evloop.tcp Connection)
+           (java.io ByteArrayOutputStream)
+           (java.lang.management ManagementFactory ThreadInfo)
+           (java.net InetSocketAddress Socket)
            (java.util Arrays Random)
            (java.util.concurrent Executor TimeUnit)
            (java.util.concurrent.atomic AtomicLong)))
@@ -36,6 +39,11 @@
   ^String [i]
   (let [head (str i " ")]
     (str head (subs dots 0 (- 1023 (count head))) "\n")))
+
+(defn- write!
+  "Writes `text` in one write (so that a loopback peer reads it in one read)."
+  [^Socket s ^String text]
+  (doto (.getOutputStream s) (.write (.getBytes text "UTF-8")) (.flush)))
 
 (defn- capture
   "A handler fn that hands each connection to `p`, then runs `(f conn in out)`."
@@ -222,6 +230,52 @@
           (is (= -1 (.read (.getInputStream s))) "closed")))
       (is (= [:handler-error :handler-error] (map #(take!! (ev.async/closed %) 5000) @conns)))
       (is (:running? (ev/loop-info (ev/server-loop server)))))))
+
+;; ---- closing and pausing from the application's side
+
+(deftest a-callback-refused-by-a-closing-loop-waits-for-its-thread
+  ;; A closing loop refuses other threads' tasks while its thread still runs,
+  ;; closing its connections (`ended`). A callback it refuses then runs on
+  ;; another thread: it has to wait for the loop thread's step on the same
+  ;; connection instead of running beside it.
+  (let [lp (ev/start-loop! (ev/open-loop))
+        chs (promise)
+        ending (promise)
+        release (promise)
+        h (ev.async/handler
+           (fn [conn in _]
+             (deliver chs [conn in])
+             ;; on-caller: this runs on the loop thread, inside the connection's end
+             (a/take! (ev.async/closed conn)
+                      (fn [_] (deliver ending (.getName (Thread/currentThread))) (deref release 10000 nil)))
+             nil)
+           {:in-buffer 1})
+        server (ev/start-server h {:port 0 :loop lp})
+        s (connect (:port server))]
+    (try
+      (let [[conn in] (deref chs 5000 nil)
+            st (impl/channels-of conn)
+            waiting-for-st? (fn []
+                              (some (fn [^ThreadInfo ti]
+                                      (and (= Thread$State/BLOCKED (.getThreadState ti))
+                                           (some-> (.getLockInfo ti) .getIdentityHashCode
+                                                   (= (System/identityHashCode st)))))
+                                    (.dumpAllThreads (ManagementFactory/getThreadMXBean) false false)))]
+        (write! s "a\nb\nc\n")                  ; `in` holds a, the loop waits to put b, c behind it
+        (is (wait-until #(= 1 (get-in (ev.async/channel-info conn) [:in :overflow])) 5000))
+        (let [closing (future (.close ^EventLoop lp))]
+          (is (= "evloop-loop" (deref ending 5000 nil)) "the loop thread is ending the connection")
+          (is (= "a\n" (take!! in 5000)) "this completes the waiting put; the loop refuses its callback")
+          (is (wait-until waiting-for-st? 5000) "the callback waits for the loop thread's step")
+          (is (= 1 (get-in (ev.async/channel-info conn) [:in :overflow])) "and has changed nothing yet")
+          (deliver release true)
+          (is (not= :timeout (deref closing 10000 :timeout))))
+        (is (= ["b\n" "c\n" nil] (repeatedly 3 #(take!! in 5000)))
+            "then every frame is delivered and `in` closes"))
+      (finally
+        (deliver release true)
+        (.close s)
+        (.close ^EventLoop lp)))))
 
 (deftest a-var-is-looked-up-per-connection
   (let [v (intern *ns* 'swapped-handler

@@ -3,13 +3,14 @@
   and `out` channels (`Channels`), and the TcpHandler that drives them. An
   implementation detail of evloop.async.
 
-  One rule keeps it simple: a connection's channel state changes on its loop
-  thread only. The loop never blocks on a channel: it uses `offer!`/`poll!`,
-  and `put!`/`take!` with callbacks. core.async runs those callbacks on its
-  own threads, and all they do is hand the next step back to the loop
-  (`on-loop`). So every pause, resume and close is decided on the loop thread
-  from the state as it is then, and a late callback cannot undo a newer
-  decision."
+  One rule keeps it simple: a connection's channel state changes in steps of
+  its Channels, on its loop thread (but for late callbacks while the loop
+  closes: see `on-loop`), each holding the Channels' lock. The loop never
+  blocks on a channel: it uses `offer!`/`poll!`, and `put!`/`take!` with
+  callbacks. core.async runs those callbacks on its own threads, and all they
+  do is hand the next step back to the loop (`on-loop`). So every pause,
+  resume and close is decided from the state as it is then, and a late
+  callback cannot undo a newer decision."
   (:require [clojure.core.async :as a]
             [clojure.core.async.impl.protocols :as async-protocols]
             [evloop.impl.enums :as enums]
@@ -19,7 +20,7 @@
            (java.nio ByteBuffer)
            (java.nio.charset Charset)
            (java.util ArrayDeque)
-           (java.util.concurrent RejectedExecutionException)
+           (java.util.concurrent ForkJoinPool RejectedExecutionException)
            (java.util.function Supplier)))
 
 (set! *warn-on-reflection* true)
@@ -27,13 +28,20 @@
 (def ^:private ^java.lang.System$Logger log (System/getLogger "evloop.async"))
 
 (defn- on-loop
-  "Runs `(f)` on `loop`'s thread. A loop refuses tasks only once it is closed:
-  its thread has finished and its connections are gone, so nothing else
-  touches their state, and `f` runs here instead. That way a consumer still
-  gets the frames and the close of `in` it is owed."
+  "Runs `(f)` on `loop`'s thread, as a task. A loop refuses other threads'
+  tasks from the moment it starts closing, not only once it has closed: its
+  thread may still be running the tasks it had accepted and closing its
+  connections (`ended`). A refused `f` runs on a pool thread instead, so that
+  a consumer still gets the frames and the close of `in` it is owed. Not on
+  this thread: core.async calls some callbacks holding a channel's lock (a
+  take!'s when the channel closes), and `f` takes the Channels' lock, which
+  the loop thread may hold while it waits for that channel's. Since `f` may
+  run beside the loop thread, every step of Channels holds its lock
+  (contended only then)."
   [^EventLoop loop f]
   (try (.execute loop ^Runnable f)
-       (catch RejectedExecutionException _ (f))))
+       (catch RejectedExecutionException _
+         (.execute (ForkJoinPool/commonPool) ^Runnable f))))
 
 ;; ---- frames in, values out -----------------------------------------------------------
 
@@ -88,7 +96,9 @@
 
 (deftype Channels [^Connection conn ^EventLoop lp ^Charset cs decode
                    in in-buf ^long in-size out out-buf ^long out-size closed ^ArrayDeque overflow
-                   ;; Loop thread only; volatile so that `info` reads them from a REPL.
+                   ;; Changed under this object's lock, on the loop thread but for late
+                   ;; callbacks while the loop closes (on-loop); volatile so that `info`
+                   ;; reads them from a REPL without the lock.
                    ^:volatile-mutable put-pending   ; our one put! to `in` waits for room
                    ^:volatile-mutable paused        ; we paused reading for `in`
                    ^:volatile-mutable in-ending     ; no more frames: close `in` once overflow is in
@@ -103,6 +113,11 @@
   ;; `in` or putting to `out` - instead of dispatching it as a task of its own.
   ;; All the callback does is queue work on the loop, so that is cheap, and it
   ;; saves a pool hand-off per batch.
+  ;;
+  ;; Lock order: this object, then a channel's own lock (offer!, poll!, close!).
+  ;; What core.async calls under a channel's lock (a callback) only hands a
+  ;; step to on-loop, which never runs it on the calling thread, so no thread
+  ;; takes them the other way.
   (start [this f blocking]
     (let [result (if blocking
                    (a/io-thread
@@ -110,87 +125,97 @@
                          (catch Throwable t
                            (.log log java.lang.System$Logger$Level/WARNING (str "channel handler threw for " conn) t)
                            nil)))
-                   (f conn in out))]
-      (when (and (satisfies? async-protocols/ReadPort result)
-                 (not (identical? result in)) (not (identical? result out)))
-        (set! watched true)
-        (a/take! result (fn [_] (a/close! out)) false)))
-    (.pump this nil))
+                   (f conn in out))
+          watch? (and (satisfies? async-protocols/ReadPort result)
+                      (not (identical? result in)) (not (identical? result out)))]
+      ;; `locking` in tail position, here and in every step: a try elsewhere is
+      ;; compiled as a fn, which cannot set! these fields.
+      (locking this
+        (when watch?
+          (set! watched true)
+          (a/take! result (fn [_] (a/close! out)) false))
+        (.pump this nil))))
 
   ;; ---- in: frames from the socket, backpressure to it
   (frame [this v]
-    (if (or put-pending (not (.isEmpty overflow)))
-      (.addLast overflow v)             ; behind the waiting put: the rest of this read
-      (when (nil? (a/offer! in v))      ; false: `in` closed by the application, v dropped
-        (set! put-pending true)
-        (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
-        (when-not paused
-          (set! paused true)
-          (.pauseReading conn)))))      ; on the loop thread: at once, this read is the last
+    (locking this
+      (if (or put-pending (not (.isEmpty overflow)))
+        (.addLast overflow v)           ; behind the waiting put: the rest of this read
+        (when (nil? (a/offer! in v))    ; false: `in` closed by the application, v dropped
+          (set! put-pending true)
+          (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
+          (when-not paused
+            (set! paused true)
+            (.pauseReading conn))))))   ; on the loop thread: at once, this read is the last
 
   (putDone [this]
-    (set! put-pending false)
-    (loop []
-      (when-let [v (.pollFirst overflow)]
-        (let [r (a/offer! in v)]
-          (cond (true? r) (recur)
-                (nil? r) (do (set! put-pending true)
-                             (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
-                :else (.clear overflow)))))
-    (when-not put-pending
-      (cond in-ending (a/close! in)
-            paused (do (set! paused false)
-                       (.resumeReading conn)))))
+    (locking this
+      (set! put-pending false)
+      (loop []
+        (when-let [v (.pollFirst overflow)]
+          (let [r (a/offer! in v)]
+            (cond (true? r) (recur)
+                  (nil? r) (do (set! put-pending true)
+                               (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
+                  :else (.clear overflow)))))
+      (when-not put-pending
+        (cond in-ending (a/close! in)
+              paused (do (set! paused false)
+                         (.resumeReading conn))))))
 
-  (peerClosed [_]
-    (set! in-ending true)
-    (when-not (or put-pending (not (.isEmpty overflow)))
-      (a/close! in))
-    ;; Without a channel to say when the answer is complete, EOF ends `out`: what
-    ;; was put before it is still sent, then the connection closes.
-    (when-not watched
-      (a/close! out)))
+  (peerClosed [this]
+    (locking this
+      (set! in-ending true)
+      (when-not (or put-pending (not (.isEmpty overflow)))
+        (a/close! in))
+      ;; Without a channel to say when the answer is complete, EOF ends `out`: what
+      ;; was put before it is still sent, then the connection closes.
+      (when-not watched
+        (a/close! out))))
 
   ;; ---- out: values to the socket while it is writable
   (pump [this first]
-    (when-not (or taking out-done ended)
-      (let [^ByteBuffer acc (.get scratch)]
-        ;; Writability changes only when bytes reach the connection, so it is looked
-        ;; at after each send (a full batch, or a value too big to gather) and at
-        ;; the end of what `out` holds now.
-        (loop [v first]
-          (cond
-            (nil? v) (do (send-batch! conn acc)
-                         (when (and (not ended) (.isWritable conn)) ; else onWritabilityChanged pumps
-                           (set! taking true)
-                           (a/take! out (fn [x] (on-loop lp #(.taken this x))))))
-            :else (let [b (->buffer v cs)]
-                    (if (<= (.remaining b) (.remaining acc))
-                      (do (.put acc b)
-                          (recur (a/poll! out)))
-                      (do (send-batch! conn acc)
-                          (if (<= (.remaining b) (.capacity acc)) (.put acc b) (.send conn b))
-                          (if (and (not ended) (.isWritable conn))
-                            (recur (a/poll! out))
-                            (send-batch! conn acc))))))))))
+    (locking this
+      (when-not (or taking out-done ended)
+        (let [^ByteBuffer acc (.get scratch)]
+          ;; Writability changes only when bytes reach the connection, so it is looked
+          ;; at after each send (a full batch, or a value too big to gather) and at
+          ;; the end of what `out` holds now.
+          (loop [v first]
+            (cond
+              (nil? v) (do (send-batch! conn acc)
+                           (when (and (not ended) (.isWritable conn)) ; else onWritabilityChanged pumps
+                             (set! taking true)
+                             (a/take! out (fn [x] (on-loop lp #(.taken this x))))))
+              :else (let [b (->buffer v cs)]
+                      (if (<= (.remaining b) (.remaining acc))
+                        (do (.put acc b)
+                            (recur (a/poll! out)))
+                        (do (send-batch! conn acc)
+                            (if (<= (.remaining b) (.capacity acc)) (.put acc b) (.send conn b))
+                            (if (and (not ended) (.isWritable conn))
+                              (recur (a/poll! out))
+                              (send-batch! conn acc)))))))))))
 
   (taken [this v]
-    (set! taking false)
-    (cond ended (loop [] (when (some? (a/poll! out)) (recur)))
-          (nil? v) (do (set! out-done true)
-                       (.close conn))   ; flushes, then closes
-          :else (.pump this v)))
+    (locking this
+      (set! taking false)
+      (cond ended (loop [] (when (some? (a/poll! out)) (recur)))
+            (nil? v) (do (set! out-done true)
+                         (.close conn)) ; flushes, then closes
+            :else (.pump this v))))
 
-  (ended [_ cause]
-    (set! ended true)
-    (a/put! closed cause)
-    (a/close! out)
-    ;; Nothing will be sent now: drain `out` so that producers parked on it
-    ;; (pending puts outlive close!) are released, and their threads too.
-    (loop [] (when (some? (a/poll! out)) (recur)))
-    (set! in-ending true)
-    (when-not (or put-pending (not (.isEmpty overflow)))
-      (a/close! in)))
+  (ended [this cause]
+    (locking this
+      (set! ended true)
+      (a/put! closed cause)
+      (a/close! out)
+      ;; Nothing will be sent now: drain `out` so that producers parked on it
+      ;; (pending puts outlive close!) are released, and their threads too.
+      (loop [] (when (some? (a/poll! out)) (recur)))
+      (set! in-ending true)
+      (when-not (or put-pending (not (.isEmpty overflow)))
+        (a/close! in))))
 
   (info [_]
     {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
