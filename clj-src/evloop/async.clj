@@ -43,7 +43,10 @@
     after the frames already read, `out` closes and what it held is dropped
     (producers parked on it are released; their `>!` returns true, later ones
     false).
-  - Closing `in` yourself: what arrives afterwards is read and dropped.
+  - Closing `in` yourself: what arrives afterwards is read and dropped, and
+    reading goes on (paused or not before), so the peer's EOF is still seen.
+    What `in` held, and the frame the loop was waiting to put, can still be
+    taken, as core.async keeps them after close!.
   - The cause, whatever it was, is delivered to `(closed conn)`, a promise
     channel: :peer-closed, :reset, :error, :local-close, :server-stop,
     :protocol-error, :handler-error, :close-timeout, or a timeout.

@@ -233,6 +233,29 @@
 
 ;; ---- closing and pausing from the application's side
 
+(deftest closing-in-while-a-frame-waits-for-room-lets-reading-go-on
+  ;; core.async keeps a put that is pending when its channel closes: the loop's
+  ;; put of the frame that found `in` full never completes if nobody takes again.
+  (let [chs (promise)
+        h (ev.async/handler (fn [conn in _] (deliver chs [conn in]) nil) {:in-buffer 1})]
+    (with-open [server (ev/start-server h {:port 0})
+                s (connect (:port server))]
+      (let [[conn in] (deref chs 5000 nil)]
+        (write! s "a\nb\nc\n")                  ; `in` holds a, the loop waits to put b, c behind it
+        (is (wait-until #(:read-paused? (ev.async/channel-info conn)) 5000))
+        (a/close! in)                          ; the application is done with input
+        (is (wait-until #(= {:read-paused? false :overflow 0}
+                            (let [i (ev.async/channel-info conn)]
+                              {:read-paused? (:read-paused? i) :overflow (get-in i [:in :overflow])}))
+                        5000)
+            "the loop stops waiting for room: reading goes on")
+        (send-line s "more")
+        (.shutdownOutput s)
+        (is (= :peer-closed (take!! (ev.async/closed conn) 5000)) "the peer's EOF is seen, the connection ends")
+        (is (= -1 (.read (.getInputStream s))))
+        (is (= ["a\n" "b\n" nil] (repeatedly 3 #(take!! in 5000)))
+            "what `in` held and the frame waiting for it can still be taken; what came later was dropped")))))
+
 (deftest a-callback-refused-by-a-closing-loop-waits-for-its-thread
   ;; A closing loop refuses other threads' tasks while its thread still runs,
   ;; closing its connections (`ended`). A callback it refuses then runs on

@@ -88,11 +88,28 @@
   (^void start [f blocking])
   (^void frame [v])
   (^void putDone [])
+  (^void inClosing [])
+  (^void inClosed [])
+  (^void closeIn [])
+  (^void peerClosed [])
   (^void pump [first])
   (^void taken [v])
-  (^void peerClosed [])
   (^void ended [cause])
   (info []))
+
+;; ---- `in`'s buffer: tells the loop when the application closes `in`
+
+(deftype InBuffer [^ArrayDeque buf ^long n owner]
+  ;; A fixed buffer, as core.async's own, and close-buf! tells the Channels in
+  ;; `owner` (a volatile) that `in` was closed. core.async calls it under the
+  ;; channel's lock, from whichever thread closed `in`.
+  async-protocols/Buffer
+  (full? [_] (>= (.size buf) n))
+  (remove! [_] (.removeLast buf))
+  (add!* [this v] (.addFirst buf v) this)
+  (close-buf! [_] (when-let [^IChannels st @owner] (.inClosing st)))
+  clojure.lang.Counted
+  (count [_] (.size buf)))
 
 (deftype Channels [^Connection conn ^EventLoop lp ^Charset cs decode
                    in in-buf ^long in-size out out-buf ^long out-size closed ^ArrayDeque overflow
@@ -102,6 +119,7 @@
                    ^:volatile-mutable put-pending   ; our one put! to `in` waits for room
                    ^:volatile-mutable paused        ; we paused reading for `in`
                    ^:volatile-mutable in-ending     ; no more frames: close `in` once overflow is in
+                   ^:volatile-mutable in-closed     ; we closed `in` (or are closing it)
                    ^:volatile-mutable taking        ; our one take! from `out` waits for a value
                    ^:volatile-mutable out-done      ; `out` was closed and is drained
                    ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
@@ -115,9 +133,9 @@
   ;; saves a pool hand-off per batch.
   ;;
   ;; Lock order: this object, then a channel's own lock (offer!, poll!, close!).
-  ;; What core.async calls under a channel's lock (a callback) only hands a
-  ;; step to on-loop, which never runs it on the calling thread, so no thread
-  ;; takes them the other way.
+  ;; What core.async calls under a channel's lock (a callback, close-buf!) only
+  ;; hands a step to on-loop, which never runs it on the calling thread, so no
+  ;; thread takes them the other way.
   (start [this f blocking]
     (let [result (if blocking
                    (a/io-thread
@@ -150,24 +168,50 @@
 
   (putDone [this]
     (locking this
+      ;; Not pending any more: the application closed `in` and inClosed gave up
+      ;; on this put, which a later taker completed.
+      (when put-pending
+        (set! put-pending false)
+        (loop []
+          (when-let [v (.pollFirst overflow)]
+            (let [r (a/offer! in v)]
+              (cond (true? r) (recur)
+                    (nil? r) (do (set! put-pending true)
+                                 (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
+                    :else (.clear overflow)))))
+        (when-not put-pending
+          (cond in-ending (.closeIn this)
+                paused (do (set! paused false)
+                           (.resumeReading conn)))))))
+
+  ;; `in` was closed (close-buf!, on any thread, under `in`'s lock): only
+  ;; queue the step, when it was the application that closed it.
+  (inClosing [this]
+    (when-not in-closed
+      (on-loop lp #(.inClosed this))))
+
+  (inClosed [this]
+    (locking this
+      ;; core.async keeps a put that was pending when its channel closed: ours
+      ;; completes only if someone takes from `in` again, so its callback may
+      ;; never come. Stop waiting for it (a late putDone finds nothing pending):
+      ;; what the last read brought past it is dropped, and reading goes on,
+      ;; dropping what arrives (offer! to a closed `in`), until the peer's EOF.
       (set! put-pending false)
-      (loop []
-        (when-let [v (.pollFirst overflow)]
-          (let [r (a/offer! in v)]
-            (cond (true? r) (recur)
-                  (nil? r) (do (set! put-pending true)
-                               (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
-                  :else (.clear overflow)))))
-      (when-not put-pending
-        (cond in-ending (a/close! in)
-              paused (do (set! paused false)
-                         (.resumeReading conn))))))
+      (.clear overflow)
+      (when paused
+        (set! paused false)
+        (.resumeReading conn))))
+
+  (closeIn [_]
+    (set! in-closed true)               ; before close!, whose close-buf! looks at it
+    (a/close! in))
 
   (peerClosed [this]
     (locking this
       (set! in-ending true)
       (when-not (or put-pending (not (.isEmpty overflow)))
-        (a/close! in))
+        (.closeIn this))
       ;; Without a channel to say when the answer is complete, EOF ends `out`: what
       ;; was put before it is still sent, then the connection closes.
       (when-not watched
@@ -215,7 +259,7 @@
       (loop [] (when (some? (a/poll! out)) (recur)))
       (set! in-ending true)
       (when-not (or put-pending (not (.isEmpty overflow)))
-        (a/close! in))))
+        (.closeIn this))))
 
   (info [_]
     {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
@@ -236,12 +280,14 @@
   "Makes `conn`'s channels and attaches them (with the charset evloop.core/send!
   reads); the caller starts them."
   ^Channels [^Connection conn ^Charset cs decode {:keys [in-buffer out-buffer]}]
-  (let [in-buf (a/buffer in-buffer)
+  (let [owner (volatile! nil)
+        in-buf (InBuffer. (ArrayDeque.) in-buffer owner)
         out-buf (a/buffer out-buffer)
         st (Channels. conn (.loop conn) cs decode
                       (a/chan in-buf) in-buf in-buffer (a/chan out-buf) out-buf out-buffer
                       (a/promise-chan) (ArrayDeque.)
-                      false false false false false false false)]
+                      false false false false false false false false)]
+    (vreset! owner st)
     (.attach conn {:charset cs :channels st})
     st))
 
