@@ -42,7 +42,11 @@
   - Reset, error, timeout, server stop, or closed from your side: `in` closes
     after the frames already read, `out` closes and what it held is dropped
     (producers parked on it are released; their `>!` returns true, later ones
-    false).
+    false). After `evloop.core/close-connection!`, while queued output is
+    still being flushed, nothing more is sent either: `out` closes as soon as
+    the loop looks at it again (a value put to it while the loop waits for
+    one, or the output draining below the low watermark), or when the
+    connection is gone.
   - Closing `in` yourself: what arrives afterwards is read and dropped, and
     reading goes on (paused or not before), so the peer's EOF is still seen.
     What `in` held, and the frame the loop was waiting to put, can still be

@@ -256,6 +256,30 @@
         (is (= ["a\n" "b\n" nil] (repeatedly 3 #(take!! in 5000)))
             "what `in` held and the frame waiting for it can still be taken; what came later was dropped")))))
 
+(deftest values-put-while-the-connection-closes-are-refused
+  (let [chs (promise)
+        h (ev.async/handler (fn [conn _ out] (deliver chs [conn out]) nil))]
+    (with-open [server (ev/start-server h {:port 0 :high-watermark (* 256 MiB) :low-watermark 1024
+                                           :close-timeout-ms 30000})
+                s (doto (Socket.)                     ; reads nothing, and holds little in its kernel
+                    (.setReceiveBufferSize 4096)
+                    (.connect (InetSocketAddress. "127.0.0.1" (int (:port server))) 5000))]
+      (let [[conn out] (deref chs 5000 nil)
+            chunk (byte-array MiB (byte 46))
+            state #(first (ev/connections server))]
+        (dotimes [_ 32] (a/>!! out chunk))          ; more than the kernel's buffers take: output stays queued
+        (is (wait-until #(pos? (:queued-out (state) 0)) 5000))
+        (ev/close-connection! conn)                 ; flushing within 30 s to a peer that does not read
+        (is (wait-until #(= :closing (:state (state))) 5000))
+        (let [put! #(first (a/alts!! [[out "lost\n"] (a/timeout 5000)]))
+              accepted (loop [n 0] (if (and (< n 100000) (true? (put!))) (recur (inc n)) n))]
+          (is (<= accepted 66) "at most the value the loop was waiting for and what `out` holds")
+          (is (false? (put!)) "then `out` is closed: puts return false at once")
+          (is (= :closing (:state (state))) "while the connection still flushes"))
+        (.setSoLinger s true 0)
+        (.close s)
+        (is (= :reset (take!! (ev.async/closed conn) 5000)))))))
+
 (deftest a-callback-refused-by-a-closing-loop-waits-for-its-thread
   ;; A closing loop refuses other threads' tasks while its thread still runs,
   ;; closing its connections (`ended`). A callback it refuses then runs on

@@ -76,11 +76,24 @@
   "One gathering buffer per loop thread (batches are built on it only)."
   (ThreadLocal/withInitial (reify Supplier (get [_] (ByteBuffer/allocate batch-bytes)))))
 
-(defn- send-batch! [^Connection conn ^ByteBuffer acc]
-  (when (pos? (.position acc))
-    (.flip acc)
-    (.send conn acc)                    ; copies: the scratch buffer is free again
-    (.clear acc)))
+;; The loop's `send` returns false once the connection is closing: nothing more
+;; will be sent, and `out` has to say so to its producers (pump).
+(defn- send-batch!
+  "Sends what `acc` gathered, if anything, and empties it; false if the
+  connection refused it (closing)."
+  [^Connection conn ^ByteBuffer acc]
+  (if (pos? (.position acc))
+    (do (.flip acc)
+        (let [sent (.send conn acc)]    ; copies: the scratch buffer is free again
+          (.clear acc)
+          sent))
+    true))
+
+(defn- drain!
+  "Takes whatever `ch` holds now, pending puts included (they outlive
+  close!), and drops it: producers parked on a closed channel are released."
+  [ch]
+  (loop [] (when (some? (a/poll! ch)) (recur))))
 
 ;; ---- one connection ------------------------------------------------------------------
 
@@ -94,6 +107,7 @@
   (^void peerClosed [])
   (^void pump [first])
   (^void taken [v])
+  (^void endOut [])
   (^void ended [cause])
   (info []))
 
@@ -137,6 +151,7 @@
   ;; hands a step to on-loop, which never runs it on the calling thread, so no
   ;; thread takes them the other way.
   (start [this f blocking]
+    ;; `f` runs without the lock: it is the application's code.
     (let [result (if blocking
                    (a/io-thread
                     (try (f conn in out)
@@ -221,42 +236,57 @@
   (pump [this first]
     (locking this
       (when-not (or taking out-done ended)
-        (let [^ByteBuffer acc (.get scratch)]
-          ;; Writability changes only when bytes reach the connection, so it is looked
-          ;; at after each send (a full batch, or a value too big to gather) and at
-          ;; the end of what `out` holds now.
-          (loop [v first]
-            (cond
-              (nil? v) (do (send-batch! conn acc)
-                           (when (and (not ended) (.isWritable conn)) ; else onWritabilityChanged pumps
+        (if-not (.isOpen conn)
+          (.endOut this)                ; closing: `first` and the rest would never be sent
+          (let [^ByteBuffer acc (.get scratch)]
+            ;; Writability changes only when bytes reach the connection, so it is looked
+            ;; at after each send (a full batch, or a value too big to gather) and at
+            ;; the end of what `out` holds now. A send the connection refuses means it is
+            ;; closing: `out` ends there (endOut).
+            (loop [v first]
+              (cond
+                (nil? v) (if (and (send-batch! conn acc) (.isOpen conn))
+                           (when (.isWritable conn) ; else onWritabilityChanged pumps
                              (set! taking true)
-                             (a/take! out (fn [x] (on-loop lp #(.taken this x))))))
-              :else (let [b (->buffer v cs)]
-                      (if (<= (.remaining b) (.remaining acc))
-                        (do (.put acc b)
-                            (recur (a/poll! out)))
-                        (do (send-batch! conn acc)
-                            (if (<= (.remaining b) (.capacity acc)) (.put acc b) (.send conn b))
-                            (if (and (not ended) (.isWritable conn))
+                             (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
+                           (.endOut this))
+                :else (let [b (->buffer v cs)]
+                        (if (<= (.remaining b) (.remaining acc))
+                          (do (.put acc b)
+                              (recur (a/poll! out)))
+                          (if (and (send-batch! conn acc)
+                                   (if (<= (.remaining b) (.capacity acc))
+                                     (do (.put acc b) true)
+                                     (.send conn b))
+                                   (.isOpen conn))
+                            (if (.isWritable conn)
                               (recur (a/poll! out))
-                              (send-batch! conn acc)))))))))))
+                              (when-not (send-batch! conn acc)
+                                (.endOut this)))
+                            (do (.clear acc)
+                                (.endOut this))))))))))))
 
   (taken [this v]
     (locking this
       (set! taking false)
-      (cond ended (loop [] (when (some? (a/poll! out)) (recur)))
+      (cond ended (.endOut this)
             (nil? v) (do (set! out-done true)
                          (.close conn)) ; flushes, then closes
             :else (.pump this v))))
+
+  ;; Nothing more will be sent: close `out` and drain it, so that producers
+  ;; parked on it (pending puts outlive close!) are released, their threads
+  ;; too, and later puts return false.
+  (endOut [_]
+    (set! out-done true)
+    (a/close! out)
+    (drain! out))
 
   (ended [this cause]
     (locking this
       (set! ended true)
       (a/put! closed cause)
-      (a/close! out)
-      ;; Nothing will be sent now: drain `out` so that producers parked on it
-      ;; (pending puts outlive close!) are released, and their threads too.
-      (loop [] (when (some? (a/poll! out)) (recur)))
+      (.endOut this)
       (set! in-ending true)
       (when-not (or put-pending (not (.isEmpty overflow)))
         (.closeIn this))))
