@@ -22,7 +22,11 @@
   - Reading: when `in` is full, the connection stops reading (EPOLLIN off), so
     a fast peer is held back by TCP's window, not by memory here; it reads
     again once a taker has made room for what the last read brought (at most
-    one read, 64 KiB, waits on the loop's side of a full `in`).
+    one read, 64 KiB, waits on the loop's side of a full `in`). Reading stays
+    paused while frames wait, even if you call the connection's
+    resumeReading. A pauseReading of yours holds until you resume, unless you
+    make it while frames wait: the loop cannot tell it from its own pause,
+    and resumes once `in` has room.
   - Writing: the loop takes from `out` only while the connection is writable
     (queued output under its high watermark, 1 MiB by default). Then `out`
     fills, and a `go` block putting to it parks instead of queueing without

@@ -324,6 +324,53 @@
         (.close s)
         (.close ^EventLoop lp)))))
 
+(deftest resume-reading-while-in-is-full-reads-one-more-read-only
+  (let [n 8192                                   ; 8 MiB of 1 KiB lines
+        chs (promise)
+        h (ev.async/handler (fn [conn in _] (deliver chs [conn in]) nil) {:in-buffer 1})]
+    (with-open [server (ev/start-server h {:port 0})
+                s (connect (:port server))]
+      (let [writer (future
+                     (let [o (.getOutputStream s)]
+                       (doseq [batch (partition-all 64 (range n))]
+                         (.write o (.getBytes ^String (apply str (map numbered-line batch)) "UTF-8")))
+                       :done))
+            [^Connection conn in] (deref chs 5000 nil)
+            state #(first (ev/connections server))]
+        (is (wait-until #(:read-paused? (ev.async/channel-info conn)) 5000))
+        (let [before (:bytes-in (state))]
+          (.resumeReading conn)                  ; the application's own, while `in` is full
+          (is (wait-until #(let [c (state)] (and (> (:bytes-in c) before) (:read-paused? c))) 5000)
+              "it reads again, and the frames that have to wait pause it again")
+          (is (<= (get-in (ev.async/channel-info conn) [:in :overflow]) 140)
+              "the frames of two reads wait on the loop, not everything the peer sent"))
+        (is (= (map numbered-line (range n)) (repeatedly n #(take!! in 5000)))
+            "every line arrives, in order, once the application takes")
+        (is (= :done (deref writer 5000 :timeout)))))))
+
+(deftest a-pause-the-application-made-is-left-to-it
+  (let [chs (promise)
+        h (ev.async/handler
+           (fn [^Connection conn in _]
+             ;; on-caller: runs on the loop thread as the first frame arrives,
+             ;; before the rest of that read is delivered
+             (a/take! in (fn [_] (.pauseReading conn)))
+             (deliver chs [conn in])
+             nil)
+           {:in-buffer 1})]
+    (with-open [server (ev/start-server h {:port 0})
+                s (connect (:port server))]
+      (let [[^Connection conn in] (deref chs 5000 nil)
+            state #(first (ev/connections server))]
+        (write! s "a\nb\nc\n")                  ; a to the callback, b into `in`, c waits for room
+        (is (wait-until #(= 1 (get-in (ev.async/channel-info conn) [:in :count])) 5000))
+        (is (= ["b\n" "c\n"] [(take!! in 5000) (take!! in 5000)]))
+        ;; The loop answers in order: c's put completed, and the loop has handled that.
+        (is (:read-paused? (state)) "room in `in` does not resume what the application paused")
+        (.resumeReading conn)
+        (send-line s "d")
+        (is (= "d\n" (take!! in 5000)) "the application resumes it")))))
+
 (deftest a-var-is-looked-up-per-connection
   (let [v (intern *ns* 'swapped-handler
                   (fn [_ in out] (go-loop [] (when-let [l (<! in)] (>! out (str "old " l)) (recur)))))]

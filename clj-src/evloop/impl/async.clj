@@ -100,6 +100,7 @@
 (definterface IChannels
   (^void start [f blocking])
   (^void frame [v])
+  (^void holdBack [])
   (^void putDone [])
   (^void inClosing [])
   (^void inClosed [])
@@ -173,13 +174,22 @@
   (frame [this v]
     (locking this
       (if (or put-pending (not (.isEmpty overflow)))
-        (.addLast overflow v)           ; behind the waiting put: the rest of this read
+        (do (.addLast overflow v)       ; behind the waiting put: the rest of this read
+            (.holdBack this))
         (when (nil? (a/offer! in v))    ; false: `in` closed by the application, v dropped
           (set! put-pending true)
           (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
-          (when-not paused
-            (set! paused true)
-            (.pauseReading conn))))))   ; on the loop thread: at once, this read is the last
+          (.holdBack this)))))
+
+  ;; Reading stops while a frame waits for room in `in`: this read's frames are
+  ;; the last until then. Looked at for every frame that waits, not only the
+  ;; first: after an application's resumeReading, reading would otherwise go on
+  ;; and whole reads pile up in `overflow`. A pause that is already there and
+  ;; not ours is the application's: `paused` stays false, so putDone leaves it.
+  (holdBack [_]
+    (when-not (.isReadingPaused conn)
+      (set! paused true)
+      (.pauseReading conn)))            ; on the loop thread: at once, this read is the last
 
   (putDone [this]
     (locking this
