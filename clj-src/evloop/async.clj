@@ -21,10 +21,12 @@
   Backpressure, both ways, decided on the loop thread:
   - Reading: when `in` is full, the connection stops reading (EPOLLIN off), so
     a fast peer is held back by TCP's window, not by memory here; it reads
-    again once a taker has made room for what the last read brought (at most
-    one read, 64 KiB, waits on the loop's side of a full `in`). Reading stays
-    paused while frames wait, even if you call the connection's
-    resumeReading. A pauseReading of yours holds until you resume, unless you
+    again once a taker has made room for what the last read brought. What
+    waits on the loop's side of a full `in` is the frames of that one read:
+    up to 64 KiB read, plus an incomplete frame carried over from the read
+    before (up to the server's :max-line), held as one value per frame, so a
+    read of short lines is many values. Reading stays paused while frames
+    wait, even if you call the connection's resumeReading. A pauseReading of yours holds until you resume, unless you
     make it while frames wait: the loop cannot tell it from its own pause,
     and resumes once `in` has room.
   - Writing: the loop takes from `out` only while the connection is writable

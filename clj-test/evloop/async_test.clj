@@ -372,19 +372,22 @@
         (is (= "d\n" (take!! in 5000)) "the application resumes it")))))
 
 (deftest a-var-is-looked-up-per-connection
-  (let [v (intern *ns* 'swapped-handler
+  (let [v (intern 'evloop.async-test 'swapped-handler
                   (fn [_ in out] (go-loop [] (when-let [l (<! in)] (>! out (str "old " l)) (recur)))))]
-    (with-open [server (ev/start-server (ev.async/handler v) {:port 0})
-                first-conn (connect (:port server))]
-      (let [r1 (reader first-conn)]
-        (send-line first-conn "x")
-        (is (= "old x" (.readLine r1)))
-        (alter-var-root v (constantly (fn [_ in out] (a/pipe (a/map #(str "new " %) [in]) out))))
-        (with-open [second-conn (connect (:port server))]
-          (send-line second-conn "y")
-          (is (= "new y" (.readLine (reader second-conn))) "a new connection runs the new code"))
-        (send-line first-conn "z")
-        (is (= "old z" (.readLine r1)) "an open one keeps the code it started with")))))
+    (try
+      (with-open [server (ev/start-server (ev.async/handler v) {:port 0})
+                  first-conn (connect (:port server))]
+        (let [r1 (reader first-conn)]
+          (send-line first-conn "x")
+          (is (= "old x" (.readLine r1)))
+          (alter-var-root v (constantly (fn [_ in out] (a/pipe (a/map #(str "new " %) [in]) out))))
+          (with-open [second-conn (connect (:port server))]
+            (send-line second-conn "y")
+            (is (= "new y" (.readLine (reader second-conn))) "a new connection runs the new code"))
+          (send-line first-conn "z")
+          (is (= "old z" (.readLine r1)) "an open one keeps the code it started with")))
+      (finally (ns-unmap 'evloop.async-test 'swapped-handler)))
+    (is (nil? (ns-resolve 'evloop.async-test 'swapped-handler)) "no var left behind")))
 
 (deftest a-blocking-handler-runs-on-io-thread
   (let [kind (promise)
