@@ -246,8 +246,11 @@
   (pump [this first]
     (locking this
       (when-not (or taking out-done ended)
-        (if-not (.isOpen conn)
-          (.endOut this)                ; closing: `first` and the rest would never be sent
+        ;; Closing: `first` and the rest would never be sent. Off the loop thread
+        ;; (a callback the closing loop refused) nothing can be sent either, and
+        ;; the scratch buffer is the loop thread's.
+        (if-not (and (.isOpen conn) (.inLoop lp))
+          (.endOut this)
           (let [^ByteBuffer acc (.get scratch)]
             ;; Writability changes only when bytes reach the connection, so it is looked
             ;; at after each send (a full batch, or a value too big to gather) and at
