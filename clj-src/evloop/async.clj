@@ -26,9 +26,9 @@
     up to 64 KiB read, plus an incomplete frame carried over from the read
     before (up to the server's :max-line), held as one value per frame, so a
     read of short lines is many values. Reading stays paused while frames
-    wait, even if you call the connection's resumeReading. A pauseReading of yours holds until you resume, unless you
-    make it while frames wait: the loop cannot tell it from its own pause,
-    and resumes once `in` has room.
+    wait, even if you call the connection's resumeReading. A pauseReading of
+    yours holds until you resume, unless you make it while frames wait: the
+    loop cannot tell it from its own pause, and resumes once `in` has room.
   - Writing: the loop takes from `out` only while the connection is writable
     (queued output under its high watermark, 1 MiB by default). Then `out`
     fills, and a `go` block putting to it parks instead of queueing without
