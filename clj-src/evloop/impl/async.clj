@@ -97,6 +97,9 @@
 
 ;; ---- one connection ------------------------------------------------------------------
 
+;; The steps take the Channels' lock; holdBack, closeIn and endOut are parts of
+;; steps, called with it held. inClosing takes no lock (see close-buf!), and info
+;; reads without it.
 (definterface IChannels
   (^void start [f blocking])
   (^void frame [v])
