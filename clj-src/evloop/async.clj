@@ -21,8 +21,14 @@
   Backpressure, both ways, decided on the loop thread:
   - Reading: when `in` is full, the connection stops reading (EPOLLIN off), so
     a fast peer is held back by TCP's window, not by memory here; it reads
-    again once a taker has made room for what the last read brought (at most
-    one read, 64 KiB, waits on the loop's side of a full `in`).
+    again once a taker has made room for what the last read brought. What
+    waits on the loop's side of a full `in` is the frames of that one read:
+    up to 64 KiB read, plus an incomplete frame carried over from the read
+    before (up to the server's :max-line), held as one value per frame, so a
+    read of short lines is many values. Reading stays paused while frames
+    wait, even if you call the connection's resumeReading. A pauseReading of
+    yours holds until you resume, unless you make it while frames wait: the
+    loop cannot tell it from its own pause, and resumes once `in` has room.
   - Writing: the loop takes from `out` only while the connection is writable
     (queued output under its high watermark, 1 MiB by default). Then `out`
     fills, and a `go` block putting to it parks instead of queueing without
@@ -42,8 +48,15 @@
   - Reset, error, timeout, server stop, or closed from your side: `in` closes
     after the frames already read, `out` closes and what it held is dropped
     (producers parked on it are released; their `>!` returns true, later ones
-    false).
-  - Closing `in` yourself: what arrives afterwards is read and dropped.
+    false). After `evloop.core/close-connection!`, while queued output is
+    still being flushed, nothing more is sent either: `out` closes as soon as
+    the loop looks at it again (a value put to it while the loop waits for
+    one, or the output draining below the low watermark), or when the
+    connection is gone.
+  - Closing `in` yourself: what arrives afterwards is read and dropped, and
+    reading goes on (paused or not before), so the peer's EOF is still seen.
+    What `in` held, and the frame the loop was waiting to put, can still be
+    taken, as core.async keeps them after close!.
   - The cause, whatever it was, is delivered to `(closed conn)`, a promise
     channel: :peer-closed, :reset, :error, :local-close, :server-stop,
     :protocol-error, :handler-error, :close-timeout, or a timeout.

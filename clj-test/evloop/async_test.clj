@@ -10,10 +10,13 @@
             [evloop.async-echo :as async-echo]
             [evloop.async.dispatch :as dispatch]
             [evloop.core :as ev]
+            [evloop.impl.async :as impl]
             [evloop.test-util :refer [connect reader send-line wait-until]])
-  (:import (java.io ByteArrayOutputStream)
-           (java.lang.management ManagementFactory)
-           (java.net Socket)
+  (:import (evloop EventLoop)
+           (evloop.tcp Connection)
+           (java.io ByteArrayOutputStream)
+           (java.lang.management ManagementFactory ThreadInfo)
+           (java.net InetSocketAddress Socket)
            (java.util Arrays Random)
            (java.util.concurrent Executor TimeUnit)
            (java.util.concurrent.atomic AtomicLong)))
@@ -36,6 +39,11 @@
   ^String [i]
   (let [head (str i " ")]
     (str head (subs dots 0 (- 1023 (count head))) "\n")))
+
+(defn- write!
+  "Writes `text` in one write (so that a loopback peer reads it in one read)."
+  [^Socket s ^String text]
+  (doto (.getOutputStream s) (.write (.getBytes text "UTF-8")) (.flush)))
 
 (defn- capture
   "A handler fn that hands each connection to `p`, then runs `(f conn in out)`."
@@ -223,20 +231,163 @@
       (is (= [:handler-error :handler-error] (map #(take!! (ev.async/closed %) 5000) @conns)))
       (is (:running? (ev/loop-info (ev/server-loop server)))))))
 
+;; ---- closing and pausing from the application's side
+
+(deftest closing-in-while-a-frame-waits-for-room-lets-reading-go-on
+  ;; core.async keeps a put that is pending when its channel closes: the loop's
+  ;; put of the frame that found `in` full never completes if nobody takes again.
+  (let [chs (promise)
+        h (ev.async/handler (fn [conn in _] (deliver chs [conn in]) nil) {:in-buffer 1})]
+    (with-open [server (ev/start-server h {:port 0})
+                s (connect (:port server))]
+      (let [[conn in] (deref chs 5000 nil)]
+        (write! s "a\nb\nc\n")                  ; `in` holds a, the loop waits to put b, c behind it
+        (is (wait-until #(:read-paused? (ev.async/channel-info conn)) 5000))
+        (a/close! in)                          ; the application is done with input
+        (is (wait-until #(= {:read-paused? false :overflow 0}
+                            (let [i (ev.async/channel-info conn)]
+                              {:read-paused? (:read-paused? i) :overflow (get-in i [:in :overflow])}))
+                        5000)
+            "the loop stops waiting for room: reading goes on")
+        (send-line s "more")
+        (.shutdownOutput s)
+        (is (= :peer-closed (take!! (ev.async/closed conn) 5000)) "the peer's EOF is seen, the connection ends")
+        (is (= -1 (.read (.getInputStream s))))
+        (is (= ["a\n" "b\n" nil] (repeatedly 3 #(take!! in 5000)))
+            "what `in` held and the frame waiting for it can still be taken; what came later was dropped")))))
+
+(deftest values-put-while-the-connection-closes-are-refused
+  (let [chs (promise)
+        h (ev.async/handler (fn [conn _ out] (deliver chs [conn out]) nil))]
+    (with-open [server (ev/start-server h {:port 0 :high-watermark (* 256 MiB) :low-watermark 1024
+                                           :close-timeout-ms 30000})
+                s (doto (Socket.)                     ; reads nothing, and holds little in its kernel
+                    (.setReceiveBufferSize 4096)
+                    (.connect (InetSocketAddress. "127.0.0.1" (int (:port server))) 5000))]
+      (let [[conn out] (deref chs 5000 nil)
+            chunk (byte-array MiB (byte 46))
+            state #(first (ev/connections server))]
+        (dotimes [_ 32] (a/>!! out chunk))          ; more than the kernel's buffers take: output stays queued
+        (is (wait-until #(pos? (:queued-out (state) 0)) 5000))
+        (ev/close-connection! conn)                 ; flushing within 30 s to a peer that does not read
+        (is (wait-until #(= :closing (:state (state))) 5000))
+        (let [put! #(first (a/alts!! [[out "lost\n"] (a/timeout 5000)]))
+              accepted (loop [n 0] (if (and (< n 100000) (true? (put!))) (recur (inc n)) n))]
+          (is (<= accepted 66) "at most the value the loop was waiting for and what `out` holds")
+          (is (false? (put!)) "then `out` is closed: puts return false at once")
+          (is (= :closing (:state (state))) "while the connection still flushes"))
+        (.setSoLinger s true 0)
+        (.close s)
+        (is (= :reset (take!! (ev.async/closed conn) 5000)))))))
+
+(deftest a-callback-refused-by-a-closing-loop-waits-for-its-thread
+  ;; A closing loop refuses other threads' tasks while its thread still runs,
+  ;; closing its connections (`ended`). A callback it refuses then runs on
+  ;; another thread: it has to wait for the loop thread's step on the same
+  ;; connection instead of running beside it.
+  (let [lp (ev/start-loop! (ev/open-loop))
+        chs (promise)
+        ending (promise)
+        release (promise)
+        h (ev.async/handler
+           (fn [conn in _]
+             (deliver chs [conn in])
+             ;; on-caller: this runs on the loop thread, inside the connection's end
+             (a/take! (ev.async/closed conn)
+                      (fn [_] (deliver ending (.getName (Thread/currentThread))) (deref release 10000 nil)))
+             nil)
+           {:in-buffer 1})
+        server (ev/start-server h {:port 0 :loop lp})
+        s (connect (:port server))]
+    (try
+      (let [[conn in] (deref chs 5000 nil)
+            st (impl/channels-of conn)
+            waiting-for-st? (fn []
+                              (some (fn [^ThreadInfo ti]
+                                      (and (= Thread$State/BLOCKED (.getThreadState ti))
+                                           (some-> (.getLockInfo ti) .getIdentityHashCode
+                                                   (= (System/identityHashCode st)))))
+                                    (.dumpAllThreads (ManagementFactory/getThreadMXBean) false false)))]
+        (write! s "a\nb\nc\n")                  ; `in` holds a, the loop waits to put b, c behind it
+        (is (wait-until #(= 1 (get-in (ev.async/channel-info conn) [:in :overflow])) 5000))
+        (let [closing (future (.close ^EventLoop lp))]
+          (is (= "evloop-loop" (deref ending 5000 nil)) "the loop thread is ending the connection")
+          (is (= "a\n" (take!! in 5000)) "this completes the waiting put; the loop refuses its callback")
+          (is (wait-until waiting-for-st? 5000) "the callback waits for the loop thread's step")
+          (is (= 1 (get-in (ev.async/channel-info conn) [:in :overflow])) "and has changed nothing yet")
+          (deliver release true)
+          (is (not= :timeout (deref closing 10000 :timeout))))
+        (is (= ["b\n" "c\n" nil] (repeatedly 3 #(take!! in 5000)))
+            "then every frame is delivered and `in` closes"))
+      (finally
+        (deliver release true)
+        (.close s)
+        (.close ^EventLoop lp)))))
+
+(deftest resume-reading-while-in-is-full-reads-one-more-read-only
+  (let [n 8192                                   ; 8 MiB of 1 KiB lines
+        chs (promise)
+        h (ev.async/handler (fn [conn in _] (deliver chs [conn in]) nil) {:in-buffer 1})]
+    (with-open [server (ev/start-server h {:port 0})
+                s (connect (:port server))]
+      (let [writer (future
+                     (let [o (.getOutputStream s)]
+                       (doseq [batch (partition-all 64 (range n))]
+                         (.write o (.getBytes ^String (apply str (map numbered-line batch)) "UTF-8")))
+                       :done))
+            [^Connection conn in] (deref chs 5000 nil)
+            state #(first (ev/connections server))]
+        (is (wait-until #(:read-paused? (ev.async/channel-info conn)) 5000))
+        (let [before (:bytes-in (state))]
+          (.resumeReading conn)                  ; the application's own, while `in` is full
+          (is (wait-until #(let [c (state)] (and (> (:bytes-in c) before) (:read-paused? c))) 5000)
+              "it reads again, and the frames that have to wait pause it again")
+          (is (<= (get-in (ev.async/channel-info conn) [:in :overflow]) 140)
+              "the frames of two reads wait on the loop, not everything the peer sent"))
+        (is (= (map numbered-line (range n)) (repeatedly n #(take!! in 5000)))
+            "every line arrives, in order, once the application takes")
+        (is (= :done (deref writer 5000 :timeout)))))))
+
+(deftest a-pause-the-application-made-is-left-to-it
+  (let [chs (promise)
+        h (ev.async/handler
+           (fn [^Connection conn in _]
+             ;; on-caller: runs on the loop thread as the first frame arrives,
+             ;; before the rest of that read is delivered
+             (a/take! in (fn [_] (.pauseReading conn)))
+             (deliver chs [conn in])
+             nil)
+           {:in-buffer 1})]
+    (with-open [server (ev/start-server h {:port 0})
+                s (connect (:port server))]
+      (let [[^Connection conn in] (deref chs 5000 nil)
+            state #(first (ev/connections server))]
+        (write! s "a\nb\nc\n")                  ; a to the callback, b into `in`, c waits for room
+        (is (wait-until #(= 1 (get-in (ev.async/channel-info conn) [:in :count])) 5000))
+        (is (= ["b\n" "c\n"] [(take!! in 5000) (take!! in 5000)]))
+        ;; The loop answers in order: c's put completed, and the loop has handled that.
+        (is (:read-paused? (state)) "room in `in` does not resume what the application paused")
+        (.resumeReading conn)
+        (send-line s "d")
+        (is (= "d\n" (take!! in 5000)) "the application resumes it")))))
+
 (deftest a-var-is-looked-up-per-connection
-  (let [v (intern *ns* 'swapped-handler
+  (let [v (intern 'evloop.async-test 'swapped-handler
                   (fn [_ in out] (go-loop [] (when-let [l (<! in)] (>! out (str "old " l)) (recur)))))]
-    (with-open [server (ev/start-server (ev.async/handler v) {:port 0})
-                first-conn (connect (:port server))]
-      (let [r1 (reader first-conn)]
-        (send-line first-conn "x")
-        (is (= "old x" (.readLine r1)))
-        (alter-var-root v (constantly (fn [_ in out] (a/pipe (a/map #(str "new " %) [in]) out))))
-        (with-open [second-conn (connect (:port server))]
-          (send-line second-conn "y")
-          (is (= "new y" (.readLine (reader second-conn))) "a new connection runs the new code"))
-        (send-line first-conn "z")
-        (is (= "old z" (.readLine r1)) "an open one keeps the code it started with")))))
+    (try
+      (with-open [server (ev/start-server (ev.async/handler v) {:port 0})
+                  first-conn (connect (:port server))]
+        (let [r1 (reader first-conn)]
+          (send-line first-conn "x")
+          (is (= "old x" (.readLine r1)))
+          (alter-var-root v (constantly (fn [_ in out] (a/pipe (a/map #(str "new " %) [in]) out))))
+          (with-open [second-conn (connect (:port server))]
+            (send-line second-conn "y")
+            (is (= "new y" (.readLine (reader second-conn))) "a new connection runs the new code"))
+          (send-line first-conn "z")
+          (is (= "old z" (.readLine r1)) "an open one keeps the code it started with")))
+      (finally (ns-unmap 'evloop.async-test 'swapped-handler)))
+    (is (nil? (ns-resolve 'evloop.async-test 'swapped-handler)) "no var left behind")))
 
 (deftest a-blocking-handler-runs-on-io-thread
   (let [kind (promise)

@@ -3,13 +3,14 @@
   and `out` channels (`Channels`), and the TcpHandler that drives them. An
   implementation detail of evloop.async.
 
-  One rule keeps it simple: a connection's channel state changes on its loop
-  thread only. The loop never blocks on a channel: it uses `offer!`/`poll!`,
-  and `put!`/`take!` with callbacks. core.async runs those callbacks on its
-  own threads, and all they do is hand the next step back to the loop
-  (`on-loop`). So every pause, resume and close is decided on the loop thread
-  from the state as it is then, and a late callback cannot undo a newer
-  decision."
+  One rule keeps it simple: a connection's channel state changes in steps of
+  its Channels, on its loop thread (but for late callbacks while the loop
+  closes: see `on-loop`), each holding the Channels' lock. The loop never
+  blocks on a channel: it uses `offer!`/`poll!`, and `put!`/`take!` with
+  callbacks. core.async runs those callbacks on its own threads, and all they
+  do is hand the next step back to the loop (`on-loop`). So every pause,
+  resume and close is decided from the state as it is then, and a late
+  callback cannot undo a newer decision."
   (:require [clojure.core.async :as a]
             [clojure.core.async.impl.protocols :as async-protocols]
             [evloop.impl.enums :as enums]
@@ -19,7 +20,7 @@
            (java.nio ByteBuffer)
            (java.nio.charset Charset)
            (java.util ArrayDeque)
-           (java.util.concurrent RejectedExecutionException)
+           (java.util.concurrent ForkJoinPool RejectedExecutionException)
            (java.util.function Supplier)))
 
 (set! *warn-on-reflection* true)
@@ -27,13 +28,20 @@
 (def ^:private ^java.lang.System$Logger log (System/getLogger "evloop.async"))
 
 (defn- on-loop
-  "Runs `(f)` on `loop`'s thread. A loop refuses tasks only once it is closed:
-  its thread has finished and its connections are gone, so nothing else
-  touches their state, and `f` runs here instead. That way a consumer still
-  gets the frames and the close of `in` it is owed."
+  "Runs `(f)` on `loop`'s thread, as a task. A loop refuses other threads'
+  tasks from the moment it starts closing, not only once it has closed: its
+  thread may still be running the tasks it had accepted and closing its
+  connections (`ended`). A refused `f` runs on a pool thread instead, so that
+  a consumer still gets the frames and the close of `in` it is owed. Not on
+  this thread: core.async calls some callbacks holding a channel's lock (a
+  take!'s when the channel closes), and `f` takes the Channels' lock, which
+  the loop thread may hold while it waits for that channel's. Since `f` may
+  run beside the loop thread, every step of Channels holds its lock
+  (contended only then)."
   [^EventLoop loop f]
   (try (.execute loop ^Runnable f)
-       (catch RejectedExecutionException _ (f))))
+       (catch RejectedExecutionException _
+         (.execute (ForkJoinPool/commonPool) ^Runnable f))))
 
 ;; ---- frames in, values out -----------------------------------------------------------
 
@@ -68,30 +76,68 @@
   "One gathering buffer per loop thread (batches are built on it only)."
   (ThreadLocal/withInitial (reify Supplier (get [_] (ByteBuffer/allocate batch-bytes)))))
 
-(defn- send-batch! [^Connection conn ^ByteBuffer acc]
-  (when (pos? (.position acc))
-    (.flip acc)
-    (.send conn acc)                    ; copies: the scratch buffer is free again
-    (.clear acc)))
+;; The loop's `send` returns false once the connection is closing: nothing more
+;; will be sent, and `out` has to say so to its producers (pump).
+(defn- send-batch!
+  "Sends what `acc` gathered, if anything, and empties it; false if the
+  connection refused it (closing)."
+  [^Connection conn ^ByteBuffer acc]
+  (if (pos? (.position acc))
+    (do (.flip acc)
+        (let [sent (.send conn acc)]    ; copies: the scratch buffer is free again
+          (.clear acc)
+          sent))
+    true))
+
+(defn- drain!
+  "Takes whatever `ch` holds now, pending puts included (they outlive
+  close!), and drops it: producers parked on a closed channel are released."
+  [ch]
+  (loop [] (when (some? (a/poll! ch)) (recur))))
 
 ;; ---- one connection ------------------------------------------------------------------
 
+;; The steps take the Channels' lock; holdBack, closeIn and endOut are parts of
+;; steps, called with it held. inClosing takes no lock (see close-buf!), and info
+;; reads without it.
 (definterface IChannels
   (^void start [f blocking])
   (^void frame [v])
+  (^void holdBack [])
   (^void putDone [])
+  (^void inClosing [])
+  (^void inClosed [])
+  (^void closeIn [])
+  (^void peerClosed [])
   (^void pump [first])
   (^void taken [v])
-  (^void peerClosed [])
+  (^void endOut [])
   (^void ended [cause])
   (info []))
 
+;; ---- `in`'s buffer: tells the loop when the application closes `in`
+
+(deftype InBuffer [^ArrayDeque buf ^long n owner]
+  ;; A fixed buffer, as core.async's own, and close-buf! tells the Channels in
+  ;; `owner` (a volatile) that `in` was closed. core.async calls it under the
+  ;; channel's lock, from whichever thread closed `in`.
+  async-protocols/Buffer
+  (full? [_] (>= (.size buf) n))
+  (remove! [_] (.removeLast buf))
+  (add!* [this v] (.addFirst buf v) this)
+  (close-buf! [_] (when-let [^IChannels st @owner] (.inClosing st)))
+  clojure.lang.Counted
+  (count [_] (.size buf)))
+
 (deftype Channels [^Connection conn ^EventLoop lp ^Charset cs decode
                    in in-buf ^long in-size out out-buf ^long out-size closed ^ArrayDeque overflow
-                   ;; Loop thread only; volatile so that `info` reads them from a REPL.
+                   ;; Changed under this object's lock, on the loop thread but for late
+                   ;; callbacks while the loop closes (on-loop); volatile so that `info`
+                   ;; reads them from a REPL without the lock.
                    ^:volatile-mutable put-pending   ; our one put! to `in` waits for room
                    ^:volatile-mutable paused        ; we paused reading for `in`
                    ^:volatile-mutable in-ending     ; no more frames: close `in` once overflow is in
+                   ^:volatile-mutable in-closed     ; we closed `in` (or are closing it)
                    ^:volatile-mutable taking        ; our one take! from `out` waits for a value
                    ^:volatile-mutable out-done      ; `out` was closed and is drained
                    ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
@@ -103,94 +149,163 @@
   ;; `in` or putting to `out` - instead of dispatching it as a task of its own.
   ;; All the callback does is queue work on the loop, so that is cheap, and it
   ;; saves a pool hand-off per batch.
+  ;;
+  ;; Lock order: this object, then a channel's own lock (offer!, poll!, close!).
+  ;; What core.async calls under a channel's lock (a callback, close-buf!) only
+  ;; hands a step to on-loop, which never runs it on the calling thread, so no
+  ;; thread takes them the other way.
   (start [this f blocking]
+    ;; `f` runs without the lock: it is the application's code.
     (let [result (if blocking
                    (a/io-thread
                     (try (f conn in out)
                          (catch Throwable t
                            (.log log java.lang.System$Logger$Level/WARNING (str "channel handler threw for " conn) t)
                            nil)))
-                   (f conn in out))]
-      (when (and (satisfies? async-protocols/ReadPort result)
-                 (not (identical? result in)) (not (identical? result out)))
-        (set! watched true)
-        (a/take! result (fn [_] (a/close! out)) false)))
-    (.pump this nil))
+                   (f conn in out))
+          watch? (and (satisfies? async-protocols/ReadPort result)
+                      (not (identical? result in)) (not (identical? result out)))]
+      ;; `locking` in tail position, here and in every step: a try elsewhere is
+      ;; compiled as a fn, which cannot set! these fields.
+      (locking this
+        (when watch?
+          (set! watched true)
+          (a/take! result (fn [_] (a/close! out)) false))
+        (.pump this nil))))
 
   ;; ---- in: frames from the socket, backpressure to it
   (frame [this v]
-    (if (or put-pending (not (.isEmpty overflow)))
-      (.addLast overflow v)             ; behind the waiting put: the rest of this read
-      (when (nil? (a/offer! in v))      ; false: `in` closed by the application, v dropped
-        (set! put-pending true)
-        (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
-        (when-not paused
-          (set! paused true)
-          (.pauseReading conn)))))      ; on the loop thread: at once, this read is the last
+    (locking this
+      (if (or put-pending (not (.isEmpty overflow)))
+        (do (.addLast overflow v)       ; behind the waiting put: the rest of this read
+            (.holdBack this))
+        (when (nil? (a/offer! in v))    ; false: `in` closed by the application, v dropped
+          (set! put-pending true)
+          (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
+          (.holdBack this)))))
+
+  ;; Reading stops while a frame waits for room in `in`: this read's frames are
+  ;; the last until then. Looked at for every frame that waits, not only the
+  ;; first: after an application's resumeReading, reading would otherwise go on
+  ;; and whole reads pile up in `overflow`. A pause that is already there and
+  ;; not ours is the application's: `paused` stays false, so putDone leaves it.
+  (holdBack [_]
+    (when-not (.isReadingPaused conn)
+      (set! paused true)
+      (.pauseReading conn)))            ; on the loop thread: at once, this read is the last
 
   (putDone [this]
-    (set! put-pending false)
-    (loop []
-      (when-let [v (.pollFirst overflow)]
-        (let [r (a/offer! in v)]
-          (cond (true? r) (recur)
-                (nil? r) (do (set! put-pending true)
-                             (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
-                :else (.clear overflow)))))
-    (when-not put-pending
-      (cond in-ending (a/close! in)
-            paused (do (set! paused false)
-                       (.resumeReading conn)))))
+    (locking this
+      ;; Not pending any more: the application closed `in` and inClosed gave up
+      ;; on this put, which a later taker completed.
+      (when put-pending
+        (set! put-pending false)
+        (loop []
+          (when-let [v (.pollFirst overflow)]
+            (let [r (a/offer! in v)]
+              (cond (true? r) (recur)
+                    (nil? r) (do (set! put-pending true)
+                                 (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
+                    :else (.clear overflow)))))
+        (when-not put-pending
+          (cond in-ending (.closeIn this)
+                paused (do (set! paused false)
+                           (.resumeReading conn)))))))
 
-  (peerClosed [_]
-    (set! in-ending true)
-    (when-not (or put-pending (not (.isEmpty overflow)))
-      (a/close! in))
-    ;; Without a channel to say when the answer is complete, EOF ends `out`: what
-    ;; was put before it is still sent, then the connection closes.
-    (when-not watched
-      (a/close! out)))
+  ;; `in` was closed (close-buf!, on any thread, under `in`'s lock): only
+  ;; queue the step, when it was the application that closed it.
+  (inClosing [this]
+    (when-not in-closed
+      (on-loop lp #(.inClosed this))))
+
+  (inClosed [this]
+    (locking this
+      ;; core.async keeps a put that was pending when its channel closed: ours
+      ;; completes only if someone takes from `in` again, so its callback may
+      ;; never come. Stop waiting for it (a late putDone finds nothing pending):
+      ;; what the last read brought past it is dropped, and reading goes on,
+      ;; dropping what arrives (offer! to a closed `in`), until the peer's EOF.
+      (set! put-pending false)
+      (.clear overflow)
+      (when paused
+        (set! paused false)
+        (.resumeReading conn))))
+
+  (closeIn [_]
+    (set! in-closed true)               ; before close!, whose close-buf! looks at it
+    (a/close! in))
+
+  (peerClosed [this]
+    (locking this
+      (set! in-ending true)
+      (when-not (or put-pending (not (.isEmpty overflow)))
+        (.closeIn this))
+      ;; Without a channel to say when the answer is complete, EOF ends `out`: what
+      ;; was put before it is still sent, then the connection closes.
+      (when-not watched
+        (a/close! out))))
 
   ;; ---- out: values to the socket while it is writable
   (pump [this first]
-    (when-not (or taking out-done ended)
-      (let [^ByteBuffer acc (.get scratch)]
-        ;; Writability changes only when bytes reach the connection, so it is looked
-        ;; at after each send (a full batch, or a value too big to gather) and at
-        ;; the end of what `out` holds now.
-        (loop [v first]
-          (cond
-            (nil? v) (do (send-batch! conn acc)
-                         (when (and (not ended) (.isWritable conn)) ; else onWritabilityChanged pumps
-                           (set! taking true)
-                           (a/take! out (fn [x] (on-loop lp #(.taken this x))))))
-            :else (let [b (->buffer v cs)]
-                    (if (<= (.remaining b) (.remaining acc))
-                      (do (.put acc b)
-                          (recur (a/poll! out)))
-                      (do (send-batch! conn acc)
-                          (if (<= (.remaining b) (.capacity acc)) (.put acc b) (.send conn b))
-                          (if (and (not ended) (.isWritable conn))
-                            (recur (a/poll! out))
-                            (send-batch! conn acc))))))))))
+    (locking this
+      (when-not (or taking out-done ended)
+        ;; Closing: `first` and the rest would never be sent. Off the loop thread
+        ;; (a callback the closing loop refused) nothing can be sent either, and
+        ;; the scratch buffer is the loop thread's.
+        (if-not (and (.isOpen conn) (.inLoop lp))
+          (.endOut this)
+          (let [^ByteBuffer acc (.get scratch)]
+            ;; Writability changes only when bytes reach the connection, so it is looked
+            ;; at after each send (a full batch, or a value too big to gather) and at
+            ;; the end of what `out` holds now. A send the connection refuses means it is
+            ;; closing: `out` ends there (endOut).
+            (loop [v first]
+              (cond
+                (nil? v) (if (and (send-batch! conn acc) (.isOpen conn))
+                           (when (.isWritable conn) ; else onWritabilityChanged pumps
+                             (set! taking true)
+                             (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
+                           (.endOut this))
+                :else (let [b (->buffer v cs)]
+                        (if (<= (.remaining b) (.remaining acc))
+                          (do (.put acc b)
+                              (recur (a/poll! out)))
+                          (if (and (send-batch! conn acc)
+                                   (if (<= (.remaining b) (.capacity acc))
+                                     (do (.put acc b) true)
+                                     (.send conn b))
+                                   (.isOpen conn))
+                            (if (.isWritable conn)
+                              (recur (a/poll! out))
+                              (when-not (send-batch! conn acc)
+                                (.endOut this)))
+                            (do (.clear acc)
+                                (.endOut this))))))))))))
 
   (taken [this v]
-    (set! taking false)
-    (cond ended (loop [] (when (some? (a/poll! out)) (recur)))
-          (nil? v) (do (set! out-done true)
-                       (.close conn))   ; flushes, then closes
-          :else (.pump this v)))
+    (locking this
+      (set! taking false)
+      (cond ended (.endOut this)
+            (nil? v) (do (set! out-done true)
+                         (.close conn)) ; flushes, then closes
+            :else (.pump this v))))
 
-  (ended [_ cause]
-    (set! ended true)
-    (a/put! closed cause)
+  ;; Nothing more will be sent: close `out` and drain it, so that producers
+  ;; parked on it (pending puts outlive close!) are released, their threads
+  ;; too, and later puts return false.
+  (endOut [_]
+    (set! out-done true)
     (a/close! out)
-    ;; Nothing will be sent now: drain `out` so that producers parked on it
-    ;; (pending puts outlive close!) are released, and their threads too.
-    (loop [] (when (some? (a/poll! out)) (recur)))
-    (set! in-ending true)
-    (when-not (or put-pending (not (.isEmpty overflow)))
-      (a/close! in)))
+    (drain! out))
+
+  (ended [this cause]
+    (locking this
+      (set! ended true)
+      (a/put! closed cause)
+      (.endOut this)
+      (set! in-ending true)
+      (when-not (or put-pending (not (.isEmpty overflow)))
+        (.closeIn this))))
 
   (info [_]
     {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
@@ -211,12 +326,14 @@
   "Makes `conn`'s channels and attaches them (with the charset evloop.core/send!
   reads); the caller starts them."
   ^Channels [^Connection conn ^Charset cs decode {:keys [in-buffer out-buffer]}]
-  (let [in-buf (a/buffer in-buffer)
+  (let [owner (volatile! nil)
+        in-buf (InBuffer. (ArrayDeque.) in-buffer owner)
         out-buf (a/buffer out-buffer)
         st (Channels. conn (.loop conn) cs decode
                       (a/chan in-buf) in-buf in-buffer (a/chan out-buf) out-buf out-buffer
                       (a/promise-chan) (ArrayDeque.)
-                      false false false false false false false)]
+                      false false false false false false false false)]
+    (vreset! owner st)
     (.attach conn {:charset cs :channels st})
     st))
 
