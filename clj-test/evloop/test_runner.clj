@@ -1,7 +1,8 @@
 (ns evloop.test-runner
   "Finds and runs the clojure.test namespaces under clj-test/.
 
-  Two front doors: `dev/clj -M:test` runs them all and prints `N passed, N
+  Two front doors: `dev/clj -M:test` runs them all (or the namespaces named
+  as arguments: `dev/clj -M:test evloop.async-test`) and prints `N passed, N
   failed`; the JUnit bridge `evloop.ClojureTests` runs them one deftest at a
   time inside the Maven build, so one report counts Java and Clojure tests."
   (:require [clojure.java.io :as io]
@@ -73,9 +74,14 @@
         {:ok? (zero? (+ fail error)) :output (str out)}))))
 
 (defn -main
-  "Runs every test namespace; exits non-zero on any failure."
-  [& _]
-  (let [nss (load-test-namespaces)
+  "Runs every test namespace, or those named in `args`; exits non-zero on any
+  failure."
+  [& args]
+  (let [nss (if (seq args)
+              (let [nss (map symbol args)]
+                (doseq [ns-sym nss] (require ns-sym))
+                nss)
+              (load-test-namespaces))
         skipped (skipped-namespaces)
         {:keys [test fail error]} (apply t/run-tests nss)]
     (doseq [[ns-sym libs] skipped]
