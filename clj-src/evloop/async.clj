@@ -104,7 +104,9 @@
   connection a pair of channels and calls `(f conn in out)` once per
   connection. `f` runs on the loop thread: start go blocks and return, never
   block there. With `:blocking true` it runs on `io-thread` instead (a virtual
-  thread on JDK 21+), where `<!!`, `>!!` and blocking I/O are fine.
+  thread on JDK 21+), where `<!!`, `>!!` and blocking I/O are fine. If `f`
+  throws, on the loop or on io-thread, the exception is logged and the
+  connection ends with cause :handler-error (what is queued is still sent).
 
   What `f` returns matters: a channel (a `go` block's, an `io-thread`'s) says
   when the connection's answer is complete. When it completes, `out` closes,

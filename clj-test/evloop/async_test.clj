@@ -231,6 +231,15 @@
       (is (= [:handler-error :handler-error] (map #(take!! (ev.async/closed %) 5000) @conns)))
       (is (:running? (ev/loop-info (ev/server-loop server)))))))
 
+(deftest a-throwing-blocking-handler-ends-with-handler-error
+  (let [conn-p (promise)
+        h (capture conn-p (fn [_ _ _] (throw (ex-info "deliberate, for this test" {}))))]
+    (with-open [server (ev/start-server (ev.async/handler h {:blocking true}) {:port 0})
+                s (connect (:port server))]
+      (is (= -1 (.read (.getInputStream s))) "closed")
+      (is (= :handler-error (take!! (ev.async/closed (deref conn-p 5000 nil)) 5000))
+          "as when a non-blocking handler throws"))))
+
 ;; ---- closing and pausing from the application's side
 
 (deftest closing-in-while-a-frame-waits-for-room-lets-reading-go-on

@@ -25,8 +25,6 @@
 
 (set! *warn-on-reflection* true)
 
-(def ^:private ^java.lang.System$Logger log (System/getLogger "evloop.async"))
-
 (defn- on-loop
   "Runs `(f)` on `loop`'s thread, as a task. A loop refuses other threads'
   tasks from the moment it starts closing, not only once it has closed: its
@@ -157,10 +155,12 @@
   (start [this f blocking]
     ;; `f` runs without the lock: it is the application's code.
     (let [result (if blocking
+                   ;; Ends the connection as a throw on the loop would (HANDLER_ERROR),
+                   ;; before the channel completes and closes `out`.
                    (a/io-thread
                     (try (f conn in out)
                          (catch Throwable t
-                           (.log log java.lang.System$Logger$Level/WARNING (str "channel handler threw for " conn) t)
+                           (.fail conn "channel handler" t)
                            nil)))
                    (f conn in out))
           watch? (and (satisfies? async-protocols/ReadPort result)

@@ -205,6 +205,21 @@ public final class Connection implements Sender {
     }
 
     /**
+     * Ends this connection as a callback that threw would: logs {@code t} with {@code what}, the
+     * fd and the peer, then closes, flushing what is queued, with cause HANDLER_ERROR (or keeps
+     * the cause it is already closing with). For the handler's work that failed outside its
+     * callbacks: on another thread, or in a task on the loop.
+     *
+     * @param what what failed, for the log (such as "channel handler")
+     * @param t what it threw
+     */
+    public void fail(String what, Throwable t) {
+        if (!shard.onLoop(() -> handlerFailed(what, t))) {
+            LOG.log(Level.WARNING, what + " threw for fd " + number + " (peer " + peer() + "), whose loop is closed", t);
+        }
+    }
+
+    /**
      * Stops reading from the socket, so the peer's sends back up into its own buffers (TCP's
      * window pushes back). Frames already read in the current batch are still delivered.
      */
