@@ -53,6 +53,11 @@
     the loop looks at it again (a value put to it while the loop waits for
     one, or the output draining below the low watermark), or when the
     connection is gone.
+  - A value in `out` that cannot be sent (its `str` throws: a lazy seq whose
+    realization throws, a toString that does): what was put before it is
+    sent, the exception is logged, and the connection ends as if a handler
+    had thrown, cause :handler-error. `out` closes and what it held is
+    dropped, as on a reset.
   - Closing `in` yourself: what arrives afterwards is read and dropped, and
     reading goes on (paused or not before), so the peer's EOF is still seen.
     What `in` held, and the frame the loop was waiting to put, can still be

@@ -231,6 +231,38 @@
       (is (= [:handler-error :handler-error] (map #(take!! (ev.async/closed %) 5000) @conns)))
       (is (:running? (ev/loop-info (ev/server-loop server)))))))
 
+(deftest a-value-that-cannot-be-sent-ends-its-connection-only
+  ;; `str` of a lazy seq realizes it (its hash), and here realizing it throws:
+  ;; (>! out (map parse xs)) with a bad x. What the loop had gathered for this
+  ;; connection must neither go to the next connection it pumps nor stall it.
+  (let [conns (a/chan 2)
+        n (atom 0)
+        producer-done (promise)
+        bad (map (fn [_] (throw (ex-info "deliberate, for this test" {}))) [1])
+        h (fn [conn _ out]
+            (a/offer! conns conn)
+            (if (= 1 (swap! n inc))
+              (do (a/offer! out "good\n")
+                  (a/offer! out bad)                  ; `out` is full: the producer parks
+                  (go (loop [] (when (>! out "more\n") (recur)))
+                      (deliver producer-done true)))
+              (a/offer! out "b\n"))
+            nil)]
+    (with-open [server (ev/start-server (ev.async/handler h {:out-buffer 2}) {:port 0})
+                s1 (connect (:port server))]
+      (let [c1 (take!! conns 5000)
+            r1 (reader s1)]
+        (is (= "good" (.readLine r1)) "what came before the bad value is sent")
+        (is (= :handler-error (take!! (ev.async/closed c1) 5000)) "the connection ends, visibly")
+        (is (nil? (.readLine r1)) "and closes")
+        (is (false? (first (a/alts!! [[(:out (ev.async/channels c1)) "late\n"] (a/timeout 5000)])))
+            "its `out` is closed")
+        (is (true? (deref producer-done 5000 :timeout)) "the parked producer was released")
+        (with-open [s2 (connect (:port server))]
+          (take!! conns 5000)
+          (is (= "b" (.readLine (reader s2))) "the next connection on the loop gets its own bytes only"))
+        (is (:running? (ev/loop-info (ev/server-loop server))))))))
+
 (deftest a-throwing-blocking-handler-ends-with-handler-error
   (let [conn-p (promise)
         h (capture conn-p (fn [_ _ _] (throw (ex-info "deliberate, for this test" {}))))]

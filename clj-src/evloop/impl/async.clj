@@ -57,12 +57,16 @@
 
 (defn- ->buffer
   "A value taken from `out` as bytes to send; anything but a string, bytes or a
-  ByteBuffer is sent as its `str`, as evloop.core/send! does."
-  ^ByteBuffer [x ^Charset cs]
-  (cond (string? x) (ByteBuffer/wrap (.getBytes ^String x cs))
-        (bytes? x) (ByteBuffer/wrap ^bytes x)
-        (instance? ByteBuffer x) (.duplicate ^ByteBuffer x)
-        :else (ByteBuffer/wrap (.getBytes (str x) cs))))
+  ByteBuffer is sent as its `str`, as evloop.core/send! does. Returns what
+  that threw instead, if it threw: `str` realizes a lazy seq (for its hash),
+  and calls the value's toString, both the application's code."
+  [x ^Charset cs]
+  (try
+    (cond (string? x) (ByteBuffer/wrap (.getBytes ^String x cs))
+          (bytes? x) (ByteBuffer/wrap ^bytes x)
+          (instance? ByteBuffer x) (.duplicate ^ByteBuffer x)
+          :else (ByteBuffer/wrap (.getBytes (str x) cs)))
+    (catch Throwable t t)))
 
 (def ^:private batch-bytes
   "What the loop gathers from `out` into one send: a go block that put 16
@@ -110,6 +114,7 @@
   (^void pump [first])
   (^void taken [v])
   (^void endOut [])
+  (^void failOut [t])
   (^void ended [cause])
   (info []))
 
@@ -259,28 +264,39 @@
             ;; at after each send (a full batch, or a value too big to gather) and at
             ;; the end of what `out` holds now. A send the connection refuses means it is
             ;; closing: `out` ends there (endOut).
-            (loop [v first]
-              (cond
-                (nil? v) (if (and (send-batch! conn acc) (.isOpen conn))
-                           (when (.isWritable conn) ; else onWritabilityChanged pumps
-                             (set! taking true)
-                             (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
-                           (.endOut this))
-                :else (let [b (->buffer v cs)]
-                        (if (<= (.remaining b) (.remaining acc))
-                          (do (.put acc b)
-                              (recur (a/poll! out)))
-                          (if (and (send-batch! conn acc)
-                                   (if (<= (.remaining b) (.capacity acc))
-                                     (do (.put acc b) true)
-                                     (.send conn b))
-                                   (.isOpen conn))
-                            (if (.isWritable conn)
-                              (recur (a/poll! out))
-                              (when-not (send-batch! conn acc)
-                                (.endOut this)))
-                            (do (.clear acc)
-                                (.endOut this))))))))))))
+            ;;
+            ;; `acc` is the loop's, shared by its connections: whatever happens here,
+            ;; nothing gathered for this one is left in it for the next (finally).
+            (try
+              (loop [v first]
+                (cond
+                  (nil? v) (if (and (send-batch! conn acc) (.isOpen conn))
+                             (when (.isWritable conn) ; else onWritabilityChanged pumps
+                               (set! taking true)
+                               (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
+                             (.endOut this))
+                  :else (let [r (->buffer v cs)]
+                          (if-not (instance? ByteBuffer r)
+                            (do (send-batch! conn acc) ; what came before it still goes
+                                (.failOut this r))
+                            (let [^ByteBuffer b r]
+                              (if (<= (.remaining b) (.remaining acc))
+                                (do (.put acc b)
+                                    (recur (a/poll! out)))
+                                (if (and (send-batch! conn acc)
+                                         (if (<= (.remaining b) (.capacity acc))
+                                           (do (.put acc b) true)
+                                           (.send conn b))
+                                         (.isOpen conn))
+                                  (if (.isWritable conn)
+                                    (recur (a/poll! out))
+                                    (when-not (send-batch! conn acc)
+                                      (.endOut this)))
+                                  (.endOut this))))))))
+              (catch Throwable t
+                (.failOut this t))
+              (finally
+                (.clear acc))))))))
 
   (taken [this v]
     (locking this
@@ -297,6 +313,13 @@
     (set! out-done true)
     (a/close! out)
     (drain! out))
+
+  ;; A value could not be sent (or pumping failed): the connection ends as a
+  ;; handler that threw (HANDLER_ERROR, logged), and `out` with it, so that its
+  ;; producers are released rather than left parked on a loop that stopped taking.
+  (failOut [this t]
+    (.endOut this)
+    (.fail conn "sending a value from `out`" t))
 
   (ended [this cause]
     (locking this
