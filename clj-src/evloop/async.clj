@@ -36,7 +36,8 @@
 
   Closing:
   - Peer EOF: `in` closes after the last frame. The connection stays open for
-    output until `out` closes: when you close it, or when the channel your
+    output until `out` closes: when you close it (or an `a/pipe` to it
+    does, if your handler fn returned `out`), or when the channel your
     handler fn returned completes (a `go-loop` ends). If your fn returned no
     channel, EOF closes `out` at once, and what was put before is still sent.
     So a peer that half-closes still gets every answer.
@@ -116,8 +117,12 @@
   What `f` returns matters: a channel (a `go` block's, an `io-thread`'s) says
   when the connection's answer is complete. When it completes, `out` closes,
   so the connection flushes and closes; and after the peer's EOF the
-  connection stays open for output until then. Return nil to close `out`
-  yourself (EOF then closes it for you). See the namespace doc for closing.
+  connection stays open for output until then. Return `out` itself, as
+  `(a/pipe from out)` does (or complete your channel with `out` as its
+  value), to say that you close `out`: EOF then leaves it open, and the pipe
+  closes it after the last answer. Return nil to close `out` yourself or let
+  EOF close it for you (at once: answers still on their way are refused).
+  See the namespace doc for closing.
 
   `f` may be a var (`#'echo`): it is looked up for each new connection, so
   re-evaluating its defn changes what the next connection runs. Connections

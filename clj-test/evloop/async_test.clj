@@ -272,6 +272,23 @@
       (is (= :handler-error (take!! (ev.async/closed (deref conn-p 5000 nil)) 5000))
           "as when a non-blocking handler throws"))))
 
+(deftest returning-out-itself-leaves-closing-it-to-the-application
+  ;; (a/pipe from out) returns `out`: the pipe closes it once `in` is done, so
+  ;; the peer's EOF must not close it while frames are still on their way.
+  ;; With :blocking, the io-thread's channel yields `out`: the same.
+  (doseq [blocking [false true]]
+    (testing (str ":blocking " blocking)
+      (let [n 2000
+            h (fn [_ in out] (a/pipe (a/map #(str "re " %) [in]) out))]
+        (with-open [server (ev/start-server (ev.async/handler h {:blocking blocking}) {:port 0})
+                    s (connect (:port server))]
+          (write! s (apply str (for [i (range n)] (str i "\n"))))
+          (.shutdownOutput s)
+          (let [r (reader s)
+                got (doall (take-while some? (repeatedly #(.readLine r))))]
+            (is (= n (count got)) "every answer arrives, then the connection closes")
+            (is (every? true? (map = (map #(str "re " %) (range n)) got)) "in order")))))))
+
 ;; ---- closing and pausing from the application's side
 
 (deftest closing-in-while-a-frame-waits-for-room-lets-reading-go-on

@@ -168,14 +168,21 @@
                            (.fail conn "channel handler" t)
                            nil)))
                    (f conn in out))
-          watch? (and (satisfies? async-protocols/ReadPort result)
-                      (not (identical? result in)) (not (identical? result out)))]
+          ;; A channel says when the answer is complete; `out` itself (what
+          ;; (a/pipe from out) returns) says the application closes `out`. Either
+          ;; way EOF leaves `out` open. Taking from `in` or `out` would steal
+          ;; their values: neither is watched.
+          watch? (and (satisfies? async-protocols/ReadPort result) (not (identical? result in)))
+          own-out? (identical? result out)]
       ;; `locking` in tail position, here and in every step: a try elsewhere is
       ;; compiled as a fn, which cannot set! these fields.
       (locking this
         (when watch?
           (set! watched true)
-          (a/take! result (fn [_] (a/close! out)) false))
+          (when-not own-out?
+            ;; A channel that yields `out` (an io-thread or go block that returned
+            ;; it) hands closing it to the application too.
+            (a/take! result (fn [v] (when-not (identical? v out) (a/close! out))) false)))
         (.pump this nil))))
 
   ;; ---- in: frames from the socket, backpressure to it
