@@ -32,7 +32,9 @@
   - Writing: the loop takes from `out` only while the connection is writable
     (queued output under its high watermark, 1 MiB by default). Then `out`
     fills, and a `go` block putting to it parks instead of queueing without
-    bound.
+    bound. A connection whose `out` never runs dry cannot hold the loop: the
+    loop sends at most 1024 values or 256 KiB of it at a time, then runs its
+    other connections, timers and tasks before it goes on.
 
   Closing:
   - Peer EOF: `in` closes after the last frame. The connection stays open for

@@ -289,6 +289,29 @@
             (is (= n (count got)) "every answer arrives, then the connection closes")
             (is (every? true? (map = (map #(str "re " %) (range n)) got)) "in order")))))))
 
+(deftest a-busy-out-does-not-starve-the-loop
+  ;; `out` holds n values and the connection stays writable (a high watermark
+  ;; above all of them): the loop must still run its other work between
+  ;; batches, not send all n first.
+  (let [n 8192
+        seen (promise)
+        h (fn [^Connection conn _ out]
+            (dotimes [i n] (a/offer! out (numbered-line i)))
+            ;; The first pump is queued behind this task; what this task queues runs after it.
+            (ev/execute! (.loop conn)
+                         (fn [] (ev/execute! (.loop conn)
+                                             #(deliver seen (get-in (ev.async/channel-info conn) [:out :count])))))
+            nil)]
+    (with-open [server (ev/start-server (ev.async/handler h {:out-buffer n})
+                                        {:port 0 :high-watermark (* 64 MiB)})
+                s (connect (:port server))]
+      (let [left (deref seen 10000 :timeout)]
+        (is (and (number? left) (> left (quot n 2)))
+            (str "a task queued while `out` is pumped runs before it is drained (left: " left ")")))
+      (let [r (reader s)]
+        (is (every? true? (for [i (range n)] (= (numbered-line i) (str (.readLine r) "\n"))))
+            "and every value is still sent, in order")))))
+
 ;; ---- closing and pausing from the application's side
 
 (deftest closing-in-while-a-frame-waits-for-room-lets-reading-go-on

@@ -74,6 +74,30 @@
   one batch can add stay this small."
   (* 64 1024))
 
+(def ^:private ^:const pump-values
+  "Values one pump task takes from `out` at most; then it queues itself behind
+  the loop's other work, so a busy `out` cannot hold the loop (its other
+  connections, timers and tasks). The reactor reads at most a few rounds per
+  event for the same reason."
+  1024)
+
+(def ^:private ^:const pump-bytes
+  "Bytes one pump task sends at most, as `pump-values`: four batches."
+  (* 4 64 1024))
+
+(def ^:private yielding
+  "What the pump loop goes on with once a task has done its share, in place of
+  the next value from `out`."
+  (Object.))
+
+(defn- next-value
+  "The next value for the pump loop: what `out` holds now, or `yielding` once
+  this task took `n` values or gathered `sent` bytes."
+  [out ^long n ^long sent]
+  (if (or (>= n pump-values) (>= sent pump-bytes))
+    yielding
+    (a/poll! out)))
+
 (def ^:private ^ThreadLocal scratch
   "One gathering buffer per loop thread (batches are built on it only)."
   (ThreadLocal/withInitial (reify Supplier (get [_] (ByteBuffer/allocate batch-bytes)))))
@@ -142,6 +166,7 @@
                    ^:volatile-mutable in-ending     ; no more frames: close `in` once overflow is in
                    ^:volatile-mutable in-closed     ; we closed `in` (or are closing it)
                    ^:volatile-mutable taking        ; our one take! from `out` waits for a value
+                   ^:volatile-mutable yielded       ; pump queued itself (pump-values)
                    ^:volatile-mutable out-done      ; `out` was closed and is drained
                    ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
                    ^:volatile-mutable ended]        ; the connection is gone
@@ -260,6 +285,7 @@
   ;; ---- out: values to the socket while it is writable
   (pump [this first]
     (locking this
+      (set! yielded false)
       (when-not (or taking out-done ended)
         ;; Closing: `first` and the rest would never be sent. Off the loop thread
         ;; (a callback the closing loop refused) nothing can be sent either, and
@@ -269,34 +295,43 @@
           (let [^ByteBuffer acc (.get scratch)]
             ;; Writability changes only when bytes reach the connection, so it is looked
             ;; at after each send (a full batch, or a value too big to gather) and at
-            ;; the end of what `out` holds now. A send the connection refuses means it is
-            ;; closing: `out` ends there (endOut).
+            ;; the end of what `out` holds now, or of this task's share (next-value),
+            ;; after which the pump goes on as a new task. A send the connection
+            ;; refuses means it is closing: `out` ends there (endOut).
             ;;
             ;; `acc` is the loop's, shared by its connections: whatever happens here,
             ;; nothing gathered for this one is left in it for the next (finally).
             (try
-              (loop [v first]
+              ;; `first`: the value a take! brought; else what `out` holds now.
+              (loop [v (if (nil? first) (a/poll! out) first)
+                     n 1                          ; values taken in this task, v included
+                     sent 0]
                 (cond
-                  (nil? v) (if (and (send-batch! conn acc) (.isOpen conn))
-                             (when (.isWritable conn) ; else onWritabilityChanged pumps
-                               (set! taking true)
-                               (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
-                             (.endOut this))
+                  (or (nil? v) (identical? v yielding))
+                  (if (and (send-batch! conn acc) (.isOpen conn))
+                    (when (.isWritable conn)    ; else onWritabilityChanged pumps
+                      (if (nil? v)
+                        (do (set! taking true)
+                            (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
+                        (do (set! yielded true)
+                            (.execute lp this))))
+                    (.endOut this))
                   :else (let [r (->buffer v cs)]
                           (if-not (instance? ByteBuffer r)
                             (do (send-batch! conn acc) ; what came before it still goes
                                 (.failOut this r))
-                            (let [^ByteBuffer b r]
+                            (let [^ByteBuffer b r
+                                  sent (+ sent (.remaining b))]
                               (if (<= (.remaining b) (.remaining acc))
                                 (do (.put acc b)
-                                    (recur (a/poll! out)))
+                                    (recur (next-value out n sent) (inc n) sent))
                                 (if (and (send-batch! conn acc)
                                          (if (<= (.remaining b) (.capacity acc))
                                            (do (.put acc b) true)
                                            (.send conn b))
                                          (.isOpen conn))
                                   (if (.isWritable conn)
-                                    (recur (a/poll! out))
+                                    (recur (next-value out n sent) (inc n) sent)
                                     (when-not (send-batch! conn acc)
                                       (.endOut this)))
                                   (.endOut this))))))))
@@ -337,11 +372,17 @@
       (when-not (or put-pending (not (.isEmpty overflow)))
         (.closeIn this))))
 
+  ;; The pump as a task of the loop: queued by itself (pump-values) and when the
+  ;; connection becomes writable.
+  Runnable
+  (run [this]
+    (.pump this nil))
+
   (info [_]
     {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
      :out {:count (count out-buf) :size out-size}
      :read-paused? (boolean paused)
-     :out-paused? (not (or taking out-done ended))
+     :out-paused? (not (or taking yielded out-done ended))
      :peer-closed? (.isPeerClosed conn)}))
 
 ;; ---- the handler ---------------------------------------------------------------------
@@ -362,7 +403,7 @@
         st (Channels. conn (.loop conn) cs decode
                       (a/chan in-buf) in-buf in-buffer (a/chan out-buf) out-buf out-buffer
                       (a/promise-chan) (ArrayDeque.)
-                      false false false false false false false false)]
+                      false false false false false false false false false)]
     (vreset! owner st)
     (.attach conn {:charset cs :channels st})
     st))
@@ -393,7 +434,7 @@
         ;; Pumped as a task: this is called from inside the connection's flush.
         (when-let [st (channels-of conn)]
           (when writable
-            (.execute (.loop conn) #(.pump st nil)))))
+            (.execute (.loop conn) st))))
       (onDisconnect [_ conn cause]
         (when-let [st (channels-of conn)]
           (.ended st (enums/->keyword cause)))))))
