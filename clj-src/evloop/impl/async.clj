@@ -74,6 +74,22 @@
   one batch can add stay this small."
   (* 64 1024))
 
+(def ^:private nonblocking
+  "The handler of offer!/poll!, which make one per call: these make none. It
+  is stateless (commit gives a no-op, never called for an operation that
+  cannot complete at once), so every connection shares it."
+  (a/fn-handler (fn [_]) false))
+
+(defn- offer-now!
+  "`a/offer!` without its handler per call: once per frame."
+  [port v]
+  (when-let [ret (async-protocols/put! port v nonblocking)] @ret))
+
+(defn- poll-now!
+  "`a/poll!` without its handler per call: once per value sent."
+  [port]
+  (when-let [ret (async-protocols/take! port nonblocking)] @ret))
+
 (def ^:private ^:const pump-values
   "Values one pump task takes from `out` at most; then it queues itself behind
   the loop's other work, so a busy `out` cannot hold the loop (its other
@@ -96,7 +112,7 @@
   [out ^long n ^long sent]
   (if (or (>= n pump-values) (>= sent pump-bytes))
     yielding
-    (a/poll! out)))
+    (poll-now! out)))
 
 (def ^:private ^ThreadLocal scratch
   "One gathering buffer per loop thread (batches are built on it only)."
@@ -119,7 +135,7 @@
   "Takes whatever `ch` holds now, pending puts included (they outlive
   close!), and drops it: producers parked on a closed channel are released."
   [ch]
-  (loop [] (when (some? (a/poll! ch)) (recur))))
+  (loop [] (when (some? (poll-now! ch)) (recur))))
 
 ;; ---- one connection ------------------------------------------------------------------
 
@@ -130,6 +146,7 @@
   (^void start [f blocking])
   (^void frame [v])
   (^void holdBack [])
+  (^void putLater [v])
   (^void putDone [])
   (^void inClosing [])
   (^void inClosed [])
@@ -141,6 +158,31 @@
   (^void failOut [t])
   (^void ended [cause])
   (info []))
+
+;; ---- the loop's callbacks on `in` and `out`, one of each per connection
+
+(def ^:private on-caller
+  "The metadata that has core.async run a callback on the thread that
+  completes its operation (see Channels)."
+  {:on-caller? true})
+
+(deftype Taken [^EventLoop lp owner]
+  ;; `out`'s take! callback: hands the value to the loop (Channels in `owner`,
+  ;; a volatile). Made once per connection, with its handler, as the loop has
+  ;; at most one take! on `out` waiting.
+  clojure.lang.IMeta
+  (meta [_] on-caller)
+  clojure.lang.IFn
+  (invoke [_ v] (let [^IChannels st @owner] (on-loop lp #(.taken st v)))))
+
+(deftype PutDone [^EventLoop lp owner]
+  ;; `in`'s put! callback, and the step it queues on the loop: once per
+  ;; connection, as the loop has at most one put! to `in` waiting.
+  clojure.lang.IMeta
+  (meta [_] on-caller)
+  clojure.lang.IFn
+  (invoke [this _] (on-loop lp this))
+  (run [_] (let [^IChannels st @owner] (.putDone st))))
 
 ;; ---- `in`'s buffer: tells the loop when the application closes `in`
 
@@ -158,6 +200,7 @@
 
 (deftype Channels [^Connection conn ^EventLoop lp ^Charset cs decode
                    in in-buf ^long in-size out out-buf ^long out-size closed ^ArrayDeque overflow
+                   take-cb take-handler put-cb put-handler   ; the callbacks and their handlers
                    ;; Changed under this object's lock, on the loop thread but for late
                    ;; callbacks while the loop closes (on-loop); volatile so that `info`
                    ;; reads them from a REPL without the lock.
@@ -171,12 +214,13 @@
                    ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
                    ^:volatile-mutable ended]        ; the connection is gone
   IChannels
-  ;; put! and take! keep their default on-caller? true. Besides running the
-  ;; callback here when the channel is ready at once, core.async then runs it on
-  ;; the thread that completes the operation later - the go block taking from
-  ;; `in` or putting to `out` - instead of dispatching it as a task of its own.
-  ;; All the callback does is queue work on the loop, so that is cheap, and it
-  ;; saves a pool hand-off per batch.
+  ;; Our put! and take! are a/put!'s and a/take!'s with on-caller? true, over
+  ;; callbacks and handlers made once (Taken, PutDone), not per call. Besides
+  ;; running the callback here when the channel is ready at once, core.async
+  ;; then runs it on the thread that completes the operation later - the go
+  ;; block taking from `in` or putting to `out` - instead of dispatching it as a
+  ;; task of its own. All the callback does is queue work on the loop, so that
+  ;; is cheap, and it saves a pool hand-off per batch.
   ;;
   ;; Lock order: this object, then a channel's own lock (offer!, poll!, close!).
   ;; What core.async calls under a channel's lock (a callback, close-buf!) only
@@ -216,10 +260,14 @@
       (if (or put-pending (not (.isEmpty overflow)))
         (do (.addLast overflow v)       ; behind the waiting put: the rest of this read
             (.holdBack this))
-        (when (nil? (a/offer! in v))    ; false: `in` closed by the application, v dropped
+        (when (nil? (offer-now! in v))  ; false: `in` closed by the application, v dropped
           (set! put-pending true)
-          (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
+          (.putLater this v)
           (.holdBack this)))))
+
+  (putLater [_ v]
+    (when-let [ret (async-protocols/put! in v put-handler)]
+      (put-cb @ret)))
 
   ;; Reading stops while a frame waits for room in `in`: this read's frames are
   ;; the last until then. Looked at for every frame that waits, not only the
@@ -239,10 +287,10 @@
         (set! put-pending false)
         (loop []
           (when-let [v (.pollFirst overflow)]
-            (let [r (a/offer! in v)]
+            (let [r (offer-now! in v)]
               (cond (true? r) (recur)
                     (nil? r) (do (set! put-pending true)
-                                 (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
+                                 (.putLater this v))
                     :else (.clear overflow)))))
         (when-not put-pending
           (cond in-ending (.closeIn this)
@@ -303,7 +351,7 @@
             ;; nothing gathered for this one is left in it for the next (finally).
             (try
               ;; `first`: the value a take! brought; else what `out` holds now.
-              (loop [v (if (nil? first) (a/poll! out) first)
+              (loop [v (if (nil? first) (poll-now! out) first)
                      n 1                          ; values taken in this task, v included
                      sent 0]
                 (cond
@@ -312,7 +360,8 @@
                     (when (.isWritable conn)    ; else onWritabilityChanged pumps
                       (if (nil? v)
                         (do (set! taking true)
-                            (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
+                            (when-let [ret (async-protocols/take! out take-handler)]
+                              (take-cb @ret)))
                         (do (set! yielded true)
                             (.execute lp this))))
                     (.endOut this))
@@ -397,12 +446,16 @@
   "Makes `conn`'s channels and attaches them (with the charset evloop.core/send!
   reads); the caller starts them."
   ^Channels [^Connection conn ^Charset cs decode {:keys [in-buffer out-buffer]}]
-  (let [owner (volatile! nil)
+  (let [lp (.loop conn)
+        owner (volatile! nil)
         in-buf (InBuffer. (ArrayDeque.) in-buffer owner)
         out-buf (a/buffer out-buffer)
-        st (Channels. conn (.loop conn) cs decode
+        take-cb (Taken. lp owner)
+        put-cb (PutDone. lp owner)
+        st (Channels. conn lp cs decode
                       (a/chan in-buf) in-buf in-buffer (a/chan out-buf) out-buf out-buffer
                       (a/promise-chan) (ArrayDeque.)
+                      take-cb (a/fn-handler take-cb) put-cb (a/fn-handler put-cb)
                       false false false false false false false false false)]
     (vreset! owner st)
     (.attach conn {:charset cs :channels st})
