@@ -129,9 +129,13 @@
   `f` may be a var (`#'echo`): it is looked up for each new connection, so
   re-evaluating its defn changes what the next connection runs. Connections
   already open keep running the code they started with: their go blocks are
-  already running. The same holds for `evloop.core/swap-handler!` to another
-  channel handler; swapping to a plain one leaves open connections' `in`
-  without input, so close those first.
+  already running. The same holds for `evloop.core/swap-handler!`, to any
+  handler (another channel handler, a plain one, a Java one): only new
+  connections get it. A connection keeps the channel handler it was opened
+  with until it ends: its frames still go to its `in`, its `out` is still
+  sent, and its end still closes them and delivers `closed`. (A connection
+  opened under a plain handler that is swapped for this one gets channels at
+  its first frame under it, and keeps them.)
 
   Options (an unknown key or a bad value throws an ex-info naming it):
     :format :string  frames on `in` as strings, or :bytes, or :buffer (a heap

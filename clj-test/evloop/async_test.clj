@@ -470,6 +470,29 @@
       (finally (ns-unmap 'evloop.async-test 'swapped-handler)))
     (is (nil? (ns-resolve 'evloop.async-test 'swapped-handler)) "no var left behind")))
 
+(deftest swapping-to-a-plain-handler-leaves-channel-connections-theirs
+  (let [conn-p (promise)
+        ended (promise)
+        h (capture conn-p (fn [_ in out]
+                            (go (loop [] (when-let [l (<! in)] (>! out l) (recur)))
+                                (deliver ended :in-closed))))]
+    (with-open [server (ev/start-server (ev.async/handler h) {:port 0})
+                s (connect (:port server))]
+      (let [r (reader s)
+            conn (deref conn-p 5000 nil)]
+        (send-line s "before")
+        (is (= "before" (.readLine r)))
+        (ev/swap-handler! server (fn [_ l] (str "plain " l)))
+        (with-open [s2 (connect (:port server))]
+          (send-line s2 "new")
+          (is (= "plain new" (.readLine (reader s2))) "a new connection gets the plain handler"))
+        (send-line s "after")
+        (is (= "after" (.readLine r)) "an open one keeps its channels")
+        (.shutdownOutput s)
+        (is (nil? (.readLine r)))
+        (is (= :in-closed (deref ended 5000 :timeout)) "EOF still closes its `in`")
+        (is (= :peer-closed (take!! (ev.async/closed conn) 5000)) "and its end is delivered")))))
+
 (deftest a-blocking-handler-runs-on-io-thread
   (let [kind (promise)
         h (fn [_ in out]

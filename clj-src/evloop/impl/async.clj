@@ -467,17 +467,21 @@
   ^TcpHandler [f {:keys [format charset blocking] :as opts}]
   (let [cs (Charset/forName ^String charset)
         decode (decoder format cs)
-        open! (fn [^Connection conn]
+        ;; The connection keeps this handler until it ends, whatever handler its
+        ;; server gets meanwhile (swap-handler!): only this one feeds and ends its
+        ;; channels, so onDisconnect has to come here.
+        open! (fn [h ^Connection conn]
+                (.keepHandler conn h)
                 (let [st (open-channels conn cs decode opts)]
                   (.start st f (boolean blocking))
                   st))]
     (reify TcpHandler
-      (onConnect [_ conn]
-        (open! conn))
-      (onMessage [_ conn frame]
+      (onConnect [this conn]
+        (open! this conn))
+      (onMessage [this conn frame]
         ;; A connection accepted under another handler (swap-handler!) gets its
         ;; channels at its first frame under this one.
-        (let [^Channels st (or (channels-of conn) (open! conn))]
+        (let [^Channels st (or (channels-of conn) (open! this conn))]
           (.frame st ((.-decode st) frame))))
       (onPeerClosed [_ conn]
         (if-let [st (channels-of conn)]

@@ -45,6 +45,8 @@ public final class Connection implements Sender {
     private final int peerIpv4;
     private final int peerPort;
     private volatile Object attachment;
+    /** The handler this connection keeps ({@link #keepHandler}); null: its server's or client's. */
+    private TcpHandler ownHandler;
 
     // Loop-thread state, read and written by the loop's Reader and Writer.
     byte state = OPEN;
@@ -138,6 +140,19 @@ public final class Connection implements Sender {
     /** @param value kept with this connection for the application */
     public void attach(Object value) {
         this.attachment = value;
+    }
+
+    /**
+     * Keeps {@code handler} as this connection's own: every later callback of this connection,
+     * {@link TcpHandler#onDisconnect} included, goes to it, whatever handler its server or client
+     * is given meanwhile ({@link TcpServer#setHandler}). For a handler that keeps state per
+     * connection which only it can end (evloop.async's channels). Null goes back to the server's
+     * or client's handler. On the loop thread, from a callback.
+     *
+     * @param handler the handler this connection keeps, or null
+     */
+    public void keepHandler(TcpHandler handler) {
+        this.ownHandler = handler;
     }
 
     /** @return true until the connection starts closing; racy off the loop thread, as any such flag is */
@@ -298,7 +313,8 @@ public final class Connection implements Sender {
     }
 
     TcpHandler handler() {
-        return shard.endpoint.handler();
+        TcpHandler own = ownHandler;
+        return own != null ? own : shard.endpoint.handler();
     }
 
     /** Puts the connection in the read table exactly while it should be read. */
