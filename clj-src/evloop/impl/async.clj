@@ -211,7 +211,7 @@
                    ^:volatile-mutable taking        ; our one take! from `out` waits for a value
                    ^:volatile-mutable yielded       ; pump queued itself (pump-values)
                    ^:volatile-mutable out-done      ; `out` was closed and is drained
-                   ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
+                   ^:volatile-mutable watched       ; the handler returned a channel (or `out`): it ends `out`
                    ^:volatile-mutable ended]        ; the connection is gone
   IChannels
   ;; Our put! and take! are a/put!'s and a/take!'s with on-caller? true, over
@@ -239,8 +239,8 @@
                    (f conn in out))
           ;; A channel says when the answer is complete; `out` itself (what
           ;; (a/pipe from out) returns) says the application closes `out`. Either
-          ;; way EOF leaves `out` open. Taking from `in` or `out` would steal
-          ;; their values: neither is watched.
+          ;; way EOF leaves `out` open. Neither `in` nor `out` is taken from:
+          ;; that would steal their values.
           watch? (and (satisfies? async-protocols/ReadPort result) (not (identical? result in)))
           own-out? (identical? result out)]
       ;; `locking` in tail position, here and in every step: a try elsewhere is
