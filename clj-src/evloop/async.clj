@@ -32,11 +32,14 @@
   - Writing: the loop takes from `out` only while the connection is writable
     (queued output under its high watermark, 1 MiB by default). Then `out`
     fills, and a `go` block putting to it parks instead of queueing without
-    bound.
+    bound. A connection whose `out` never runs dry cannot hold the loop: the
+    loop sends at most 1024 values or 256 KiB of it at a time, then runs its
+    other connections, timers and tasks before it goes on.
 
   Closing:
   - Peer EOF: `in` closes after the last frame. The connection stays open for
-    output until `out` closes: when you close it, or when the channel your
+    output until `out` closes: when you close it (or an `a/pipe` to it
+    does, if your handler fn returned `out`), or when the channel your
     handler fn returned completes (a `go-loop` ends). If your fn returned no
     channel, EOF closes `out` at once, and what was put before is still sent.
     So a peer that half-closes still gets every answer.
@@ -53,6 +56,11 @@
     the loop looks at it again (a value put to it while the loop waits for
     one, or the output draining below the low watermark), or when the
     connection is gone.
+  - A value in `out` that cannot be sent (its `str` throws: a lazy seq whose
+    realization throws, a toString that does): what was put before it is
+    sent, the exception is logged, and the connection ends as if a handler
+    had thrown, cause :handler-error. `out` closes and what it held is
+    dropped, as on a reset.
   - Closing `in` yourself: what arrives afterwards is read and dropped, and
     reading goes on (paused or not before), so the peer's EOF is still seen.
     What `in` held, and the frame the loop was waiting to put, can still be
@@ -104,20 +112,30 @@
   connection a pair of channels and calls `(f conn in out)` once per
   connection. `f` runs on the loop thread: start go blocks and return, never
   block there. With `:blocking true` it runs on `io-thread` instead (a virtual
-  thread on JDK 21+), where `<!!`, `>!!` and blocking I/O are fine.
+  thread on JDK 21+), where `<!!`, `>!!` and blocking I/O are fine. If `f`
+  throws, on the loop or on io-thread, the exception is logged and the
+  connection ends with cause :handler-error (what is queued is still sent).
 
   What `f` returns matters: a channel (a `go` block's, an `io-thread`'s) says
   when the connection's answer is complete. When it completes, `out` closes,
   so the connection flushes and closes; and after the peer's EOF the
-  connection stays open for output until then. Return nil to close `out`
-  yourself (EOF then closes it for you). See the namespace doc for closing.
+  connection stays open for output until then. Return `out` itself, as
+  `(a/pipe from out)` does (or complete your channel with `out` as its
+  value), to say that you close `out`: EOF then leaves it open, and the pipe
+  closes it after the last answer. Return nil to close `out` yourself or let
+  EOF close it for you (at once: answers still on their way are refused).
+  See the namespace doc for closing.
 
   `f` may be a var (`#'echo`): it is looked up for each new connection, so
   re-evaluating its defn changes what the next connection runs. Connections
   already open keep running the code they started with: their go blocks are
-  already running. The same holds for `evloop.core/swap-handler!` to another
-  channel handler; swapping to a plain one leaves open connections' `in`
-  without input, so close those first.
+  already running. The same holds for `evloop.core/swap-handler!`, to any
+  handler (another channel handler, a plain one, a Java one): only new
+  connections get it. A connection keeps the channel handler it was opened
+  with until it ends: its frames still go to its `in`, its `out` is still
+  sent, and its end still closes them and delivers `closed`. (A connection
+  opened under a plain handler that is swapped for this one gets channels at
+  its first frame under it, and keeps them.)
 
   Options (an unknown key or a bad value throws an ex-info naming it):
     :format :string  frames on `in` as strings, or :bytes, or :buffer (a heap

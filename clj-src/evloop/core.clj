@@ -340,7 +340,9 @@
 
 (defn swap-handler!
   "Replaces a running server's handler (any form `start-server` takes, a Java
-  TcpHandler too); open connections use it from their next event."
+  TcpHandler too); open connections use it from their next event, but those
+  that keep their own (`Connection.keepHandler`): evloop.async's channel
+  connections keep their channels until they end."
   [server handler]
   (check-server-value "swap-handler!" server)
   (handler/check "swap-handler!" handler)

@@ -231,6 +231,87 @@
       (is (= [:handler-error :handler-error] (map #(take!! (ev.async/closed %) 5000) @conns)))
       (is (:running? (ev/loop-info (ev/server-loop server)))))))
 
+(deftest a-value-that-cannot-be-sent-ends-its-connection-only
+  ;; `str` of a lazy seq realizes it (its hash), and here realizing it throws:
+  ;; (>! out (map parse xs)) with a bad x. What the loop had gathered for this
+  ;; connection must neither go to the next connection it pumps nor stall it.
+  (let [conns (a/chan 2)
+        n (atom 0)
+        producer-done (promise)
+        bad (map (fn [_] (throw (ex-info "deliberate, for this test" {}))) [1])
+        h (fn [conn _ out]
+            (a/offer! conns conn)
+            (if (= 1 (swap! n inc))
+              (do (a/offer! out "good\n")
+                  (a/offer! out bad)                  ; `out` is full: the producer parks
+                  (go (loop [] (when (>! out "more\n") (recur)))
+                      (deliver producer-done true)))
+              (a/offer! out "b\n"))
+            nil)]
+    (with-open [server (ev/start-server (ev.async/handler h {:out-buffer 2}) {:port 0})
+                s1 (connect (:port server))]
+      (let [c1 (take!! conns 5000)
+            r1 (reader s1)]
+        (is (= "good" (.readLine r1)) "what came before the bad value is sent")
+        (is (= :handler-error (take!! (ev.async/closed c1) 5000)) "the connection ends, visibly")
+        (is (nil? (.readLine r1)) "and closes")
+        (is (false? (first (a/alts!! [[(:out (ev.async/channels c1)) "late\n"] (a/timeout 5000)])))
+            "its `out` is closed")
+        (is (true? (deref producer-done 5000 :timeout)) "the parked producer was released")
+        (with-open [s2 (connect (:port server))]
+          (take!! conns 5000)
+          (is (= "b" (.readLine (reader s2))) "the next connection on the loop gets its own bytes only"))
+        (is (:running? (ev/loop-info (ev/server-loop server))))))))
+
+(deftest a-throwing-blocking-handler-ends-with-handler-error
+  (let [conn-p (promise)
+        h (capture conn-p (fn [_ _ _] (throw (ex-info "deliberate, for this test" {}))))]
+    (with-open [server (ev/start-server (ev.async/handler h {:blocking true}) {:port 0})
+                s (connect (:port server))]
+      (is (= -1 (.read (.getInputStream s))) "closed")
+      (is (= :handler-error (take!! (ev.async/closed (deref conn-p 5000 nil)) 5000))
+          "as when a non-blocking handler throws"))))
+
+(deftest returning-out-itself-leaves-closing-it-to-the-application
+  ;; (a/pipe from out) returns `out`: the pipe closes it once `in` is done, so
+  ;; the peer's EOF must not close it while frames are still on their way.
+  ;; With :blocking, the io-thread's channel yields `out`: the same.
+  (doseq [blocking [false true]]
+    (testing (str ":blocking " blocking)
+      (let [n 2000
+            h (fn [_ in out] (a/pipe (a/map #(str "re " %) [in]) out))]
+        (with-open [server (ev/start-server (ev.async/handler h {:blocking blocking}) {:port 0})
+                    s (connect (:port server))]
+          (write! s (apply str (for [i (range n)] (str i "\n"))))
+          (.shutdownOutput s)
+          (let [r (reader s)
+                got (doall (take-while some? (repeatedly #(.readLine r))))]
+            (is (= n (count got)) "every answer arrives, then the connection closes")
+            (is (every? true? (map = (map #(str "re " %) (range n)) got)) "in order")))))))
+
+(deftest a-busy-out-does-not-starve-the-loop
+  ;; `out` holds n values and the connection stays writable (a high watermark
+  ;; above all of them): the loop must still run its other work between
+  ;; batches, not send all n first.
+  (let [n 8192
+        seen (promise)
+        h (fn [^Connection conn _ out]
+            (dotimes [i n] (a/offer! out (numbered-line i)))
+            ;; The first pump is queued behind this task; what this task queues runs after it.
+            (ev/execute! (.loop conn)
+                         (fn [] (ev/execute! (.loop conn)
+                                             #(deliver seen (get-in (ev.async/channel-info conn) [:out :count])))))
+            nil)]
+    (with-open [server (ev/start-server (ev.async/handler h {:out-buffer n})
+                                        {:port 0 :high-watermark (* 64 MiB)})
+                s (connect (:port server))]
+      (let [left (deref seen 10000 :timeout)]
+        (is (and (number? left) (> left (quot n 2)))
+            (str "a task queued while `out` is pumped runs before it is drained (left: " left ")")))
+      (let [r (reader s)]
+        (is (every? true? (for [i (range n)] (= (numbered-line i) (str (.readLine r) "\n"))))
+            "and every value is still sent, in order")))))
+
 ;; ---- closing and pausing from the application's side
 
 (deftest closing-in-while-a-frame-waits-for-room-lets-reading-go-on
@@ -388,6 +469,29 @@
           (is (= "old z" (.readLine r1)) "an open one keeps the code it started with")))
       (finally (ns-unmap 'evloop.async-test 'swapped-handler)))
     (is (nil? (ns-resolve 'evloop.async-test 'swapped-handler)) "no var left behind")))
+
+(deftest swapping-to-a-plain-handler-leaves-channel-connections-theirs
+  (let [conn-p (promise)
+        ended (promise)
+        h (capture conn-p (fn [_ in out]
+                            (go (loop [] (when-let [l (<! in)] (>! out l) (recur)))
+                                (deliver ended :in-closed))))]
+    (with-open [server (ev/start-server (ev.async/handler h) {:port 0})
+                s (connect (:port server))]
+      (let [r (reader s)
+            conn (deref conn-p 5000 nil)]
+        (send-line s "before")
+        (is (= "before" (.readLine r)))
+        (ev/swap-handler! server (fn [_ l] (str "plain " l)))
+        (with-open [s2 (connect (:port server))]
+          (send-line s2 "new")
+          (is (= "plain new" (.readLine (reader s2))) "a new connection gets the plain handler"))
+        (send-line s "after")
+        (is (= "after" (.readLine r)) "an open one keeps its channels")
+        (.shutdownOutput s)
+        (is (nil? (.readLine r)))
+        (is (= :in-closed (deref ended 5000 :timeout)) "EOF still closes its `in`")
+        (is (= :peer-closed (take!! (ev.async/closed conn) 5000)) "and its end is delivered")))))
 
 (deftest a-blocking-handler-runs-on-io-thread
   (let [kind (promise)

@@ -33,15 +33,21 @@
   on first use: `executor-factory` runs inside core.async's executor lookup."
   (delay ((requiring-resolve 'clojure.core.async.impl.dispatch/executor-for) :mixed)))
 
+(defn- queued?
+  "Queues `task` on `lp`; false if `lp` refuses it (closed). A fn of its own:
+  a try inside an expression is compiled as a closure, made on every call."
+  [^EventLoop lp ^Runnable task]
+  (try (.execute lp task)
+       true
+       (catch RejectedExecutionException _ false)))
+
 (def executor
   "Runs a task on the loop of the calling thread when it is an evloop loop
   thread (that is not closed), and on core.async's default pool otherwise."
   (reify Executor
     (execute [_ task]
       (let [lp (EventLoop/current)]
-        (when-not (and lp (try (.execute lp task)
-                               true
-                               (catch RejectedExecutionException _ false)))
+        (when-not (and lp (queued? lp task))
           (.execute ^Executor @fallback task))))))
 
 (defn executor-factory

@@ -25,8 +25,6 @@
 
 (set! *warn-on-reflection* true)
 
-(def ^:private ^java.lang.System$Logger log (System/getLogger "evloop.async"))
-
 (defn- on-loop
   "Runs `(f)` on `loop`'s thread, as a task. A loop refuses other threads'
   tasks from the moment it starts closing, not only once it has closed: its
@@ -59,18 +57,62 @@
 
 (defn- ->buffer
   "A value taken from `out` as bytes to send; anything but a string, bytes or a
-  ByteBuffer is sent as its `str`, as evloop.core/send! does."
-  ^ByteBuffer [x ^Charset cs]
-  (cond (string? x) (ByteBuffer/wrap (.getBytes ^String x cs))
-        (bytes? x) (ByteBuffer/wrap ^bytes x)
-        (instance? ByteBuffer x) (.duplicate ^ByteBuffer x)
-        :else (ByteBuffer/wrap (.getBytes (str x) cs))))
+  ByteBuffer is sent as its `str`, as evloop.core/send! does. Returns what
+  that threw instead, if it threw: `str` realizes a lazy seq (for its hash),
+  and calls the value's toString, both the application's code."
+  [x ^Charset cs]
+  (try
+    (cond (string? x) (ByteBuffer/wrap (.getBytes ^String x cs))
+          (bytes? x) (ByteBuffer/wrap ^bytes x)
+          (instance? ByteBuffer x) (.duplicate ^ByteBuffer x)
+          :else (ByteBuffer/wrap (.getBytes (str x) cs)))
+    (catch Throwable t t)))
 
 (def ^:private batch-bytes
   "What the loop gathers from `out` into one send: a go block that put 16
   replies costs one write, not 16, and the bytes past the high watermark that
   one batch can add stay this small."
   (* 64 1024))
+
+(def ^:private nonblocking
+  "The handler of offer!/poll!, which make one per call: these make none. It
+  is stateless (commit gives a no-op, never called for an operation that
+  cannot complete at once), so every connection shares it."
+  (a/fn-handler (fn [_]) false))
+
+(defn- offer-now!
+  "`a/offer!` without its handler per call: once per frame."
+  [port v]
+  (when-let [ret (async-protocols/put! port v nonblocking)] @ret))
+
+(defn- poll-now!
+  "`a/poll!` without its handler per call: once per value sent."
+  [port]
+  (when-let [ret (async-protocols/take! port nonblocking)] @ret))
+
+(def ^:private ^:const pump-values
+  "Values one pump task takes from `out` at most; then it queues itself behind
+  the loop's other work, so a busy `out` cannot hold the loop (its other
+  connections, timers and tasks). The reactor reads at most a few rounds per
+  event for the same reason."
+  1024)
+
+(def ^:private ^:const pump-bytes
+  "Bytes one pump task sends at most, as `pump-values`: four batches."
+  (* 4 64 1024))
+
+(def ^:private yielding
+  "What the pump loop goes on with once a task has done its share, in place of
+  the next value from `out`."
+  (Object.))
+
+(defn- next-value
+  "The next value for the pump loop: what `out` holds now, or `yielding` once
+  this task took `n` values or gathered `sent` bytes."
+  [out ^long n ^long sent]
+  (if (or (>= n pump-values) (>= sent pump-bytes))
+    yielding
+    (poll-now! out)))
 
 (def ^:private ^ThreadLocal scratch
   "One gathering buffer per loop thread (batches are built on it only)."
@@ -93,7 +135,7 @@
   "Takes whatever `ch` holds now, pending puts included (they outlive
   close!), and drops it: producers parked on a closed channel are released."
   [ch]
-  (loop [] (when (some? (a/poll! ch)) (recur))))
+  (loop [] (when (some? (poll-now! ch)) (recur))))
 
 ;; ---- one connection ------------------------------------------------------------------
 
@@ -104,6 +146,7 @@
   (^void start [f blocking])
   (^void frame [v])
   (^void holdBack [])
+  (^void putLater [v])
   (^void putDone [])
   (^void inClosing [])
   (^void inClosed [])
@@ -112,8 +155,34 @@
   (^void pump [first])
   (^void taken [v])
   (^void endOut [])
+  (^void failOut [t])
   (^void ended [cause])
   (info []))
+
+;; ---- the loop's callbacks on `in` and `out`, one of each per connection
+
+(def ^:private on-caller
+  "The metadata that has core.async run a callback on the thread that
+  completes its operation (see Channels)."
+  {:on-caller? true})
+
+(deftype Taken [^EventLoop lp owner]
+  ;; `out`'s take! callback: hands the value to the loop (Channels in `owner`,
+  ;; a volatile). Made once per connection, with its handler, as the loop has
+  ;; at most one take! on `out` waiting.
+  clojure.lang.IMeta
+  (meta [_] on-caller)
+  clojure.lang.IFn
+  (invoke [_ v] (let [^IChannels st @owner] (on-loop lp #(.taken st v)))))
+
+(deftype PutDone [^EventLoop lp owner]
+  ;; `in`'s put! callback, and the step it queues on the loop: once per
+  ;; connection, as the loop has at most one put! to `in` waiting.
+  clojure.lang.IMeta
+  (meta [_] on-caller)
+  clojure.lang.IFn
+  (invoke [this _] (on-loop lp this))
+  (run [_] (let [^IChannels st @owner] (.putDone st))))
 
 ;; ---- `in`'s buffer: tells the loop when the application closes `in`
 
@@ -131,6 +200,7 @@
 
 (deftype Channels [^Connection conn ^EventLoop lp ^Charset cs decode
                    in in-buf ^long in-size out out-buf ^long out-size closed ^ArrayDeque overflow
+                   take-cb take-handler put-cb put-handler   ; the callbacks and their handlers
                    ;; Changed under this object's lock, on the loop thread but for late
                    ;; callbacks while the loop closes (on-loop); volatile so that `info`
                    ;; reads them from a REPL without the lock.
@@ -139,16 +209,18 @@
                    ^:volatile-mutable in-ending     ; no more frames: close `in` once overflow is in
                    ^:volatile-mutable in-closed     ; we closed `in` (or are closing it)
                    ^:volatile-mutable taking        ; our one take! from `out` waits for a value
+                   ^:volatile-mutable yielded       ; pump queued itself (pump-values)
                    ^:volatile-mutable out-done      ; `out` was closed and is drained
-                   ^:volatile-mutable watched       ; the handler returned a channel: it ends `out`
+                   ^:volatile-mutable watched       ; the handler returned a channel (or `out`): it ends `out`
                    ^:volatile-mutable ended]        ; the connection is gone
   IChannels
-  ;; put! and take! keep their default on-caller? true. Besides running the
-  ;; callback here when the channel is ready at once, core.async then runs it on
-  ;; the thread that completes the operation later - the go block taking from
-  ;; `in` or putting to `out` - instead of dispatching it as a task of its own.
-  ;; All the callback does is queue work on the loop, so that is cheap, and it
-  ;; saves a pool hand-off per batch.
+  ;; Our put! and take! are a/put!'s and a/take!'s with on-caller? true, over
+  ;; callbacks and handlers made once (Taken, PutDone), not per call. Besides
+  ;; running the callback here when the channel is ready at once, core.async
+  ;; then runs it on the thread that completes the operation later - the go
+  ;; block taking from `in` or putting to `out` - instead of dispatching it as a
+  ;; task of its own. All the callback does is queue work on the loop, so that
+  ;; is cheap, and it saves a pool hand-off per batch.
   ;;
   ;; Lock order: this object, then a channel's own lock (offer!, poll!, close!).
   ;; What core.async calls under a channel's lock (a callback, close-buf!) only
@@ -157,20 +229,29 @@
   (start [this f blocking]
     ;; `f` runs without the lock: it is the application's code.
     (let [result (if blocking
+                   ;; Ends the connection as a throw on the loop would (HANDLER_ERROR),
+                   ;; before the channel completes and closes `out`.
                    (a/io-thread
                     (try (f conn in out)
                          (catch Throwable t
-                           (.log log java.lang.System$Logger$Level/WARNING (str "channel handler threw for " conn) t)
+                           (.fail conn "channel handler" t)
                            nil)))
                    (f conn in out))
-          watch? (and (satisfies? async-protocols/ReadPort result)
-                      (not (identical? result in)) (not (identical? result out)))]
+          ;; A channel says when the answer is complete; `out` itself (what
+          ;; (a/pipe from out) returns) says the application closes `out`. Either
+          ;; way EOF leaves `out` open. Neither `in` nor `out` is taken from:
+          ;; that would steal their values.
+          watch? (and (satisfies? async-protocols/ReadPort result) (not (identical? result in)))
+          own-out? (identical? result out)]
       ;; `locking` in tail position, here and in every step: a try elsewhere is
       ;; compiled as a fn, which cannot set! these fields.
       (locking this
         (when watch?
           (set! watched true)
-          (a/take! result (fn [_] (a/close! out)) false))
+          (when-not own-out?
+            ;; A channel that yields `out` (an io-thread or go block that returned
+            ;; it) hands closing it to the application too.
+            (a/take! result (fn [v] (when-not (identical? v out) (a/close! out))) false)))
         (.pump this nil))))
 
   ;; ---- in: frames from the socket, backpressure to it
@@ -179,10 +260,14 @@
       (if (or put-pending (not (.isEmpty overflow)))
         (do (.addLast overflow v)       ; behind the waiting put: the rest of this read
             (.holdBack this))
-        (when (nil? (a/offer! in v))    ; false: `in` closed by the application, v dropped
+        (when (nil? (offer-now! in v))  ; false: `in` closed by the application, v dropped
           (set! put-pending true)
-          (a/put! in v (fn [_] (on-loop lp #(.putDone this))))
+          (.putLater this v)
           (.holdBack this)))))
+
+  (putLater [_ v]
+    (when-let [ret (async-protocols/put! in v put-handler)]
+      (put-cb @ret)))
 
   ;; Reading stops while a frame waits for room in `in`: this read's frames are
   ;; the last until then. Looked at for every frame that waits, not only the
@@ -202,10 +287,10 @@
         (set! put-pending false)
         (loop []
           (when-let [v (.pollFirst overflow)]
-            (let [r (a/offer! in v)]
+            (let [r (offer-now! in v)]
               (cond (true? r) (recur)
                     (nil? r) (do (set! put-pending true)
-                                 (a/put! in v (fn [_] (on-loop lp #(.putDone this)))))
+                                 (.putLater this v))
                     :else (.clear overflow)))))
         (when-not put-pending
           (cond in-ending (.closeIn this)
@@ -248,6 +333,7 @@
   ;; ---- out: values to the socket while it is writable
   (pump [this first]
     (locking this
+      (set! yielded false)
       (when-not (or taking out-done ended)
         ;; Closing: `first` and the rest would never be sent. Off the loop thread
         ;; (a callback the closing loop refused) nothing can be sent either, and
@@ -257,30 +343,51 @@
           (let [^ByteBuffer acc (.get scratch)]
             ;; Writability changes only when bytes reach the connection, so it is looked
             ;; at after each send (a full batch, or a value too big to gather) and at
-            ;; the end of what `out` holds now. A send the connection refuses means it is
-            ;; closing: `out` ends there (endOut).
-            (loop [v first]
-              (cond
-                (nil? v) (if (and (send-batch! conn acc) (.isOpen conn))
-                           (when (.isWritable conn) ; else onWritabilityChanged pumps
-                             (set! taking true)
-                             (a/take! out (fn [x] (on-loop lp #(.taken this x)))))
-                           (.endOut this))
-                :else (let [b (->buffer v cs)]
-                        (if (<= (.remaining b) (.remaining acc))
-                          (do (.put acc b)
-                              (recur (a/poll! out)))
-                          (if (and (send-batch! conn acc)
-                                   (if (<= (.remaining b) (.capacity acc))
-                                     (do (.put acc b) true)
-                                     (.send conn b))
-                                   (.isOpen conn))
-                            (if (.isWritable conn)
-                              (recur (a/poll! out))
-                              (when-not (send-batch! conn acc)
-                                (.endOut this)))
-                            (do (.clear acc)
-                                (.endOut this))))))))))))
+            ;; the end of what `out` holds now, or of this task's share (next-value),
+            ;; after which the pump goes on as a new task. A send the connection
+            ;; refuses means it is closing: `out` ends there (endOut).
+            ;;
+            ;; `acc` is the loop's, shared by its connections: whatever happens here,
+            ;; nothing gathered for this one is left in it for the next (finally).
+            (try
+              ;; `first`: the value a take! brought; else what `out` holds now.
+              (loop [v (if (nil? first) (poll-now! out) first)
+                     n 1                          ; values taken in this task, v included
+                     sent 0]
+                (cond
+                  (or (nil? v) (identical? v yielding))
+                  (if (and (send-batch! conn acc) (.isOpen conn))
+                    (when (.isWritable conn)    ; else onWritabilityChanged pumps
+                      (if (nil? v)
+                        (do (set! taking true)
+                            (when-let [ret (async-protocols/take! out take-handler)]
+                              (take-cb @ret)))
+                        (do (set! yielded true)
+                            (.execute lp this))))
+                    (.endOut this))
+                  :else (let [r (->buffer v cs)]
+                          (if-not (instance? ByteBuffer r)
+                            (do (send-batch! conn acc) ; what came before it still goes
+                                (.failOut this r))
+                            (let [^ByteBuffer b r
+                                  sent (+ sent (.remaining b))]
+                              (if (<= (.remaining b) (.remaining acc))
+                                (do (.put acc b)
+                                    (recur (next-value out n sent) (inc n) sent))
+                                (if (and (send-batch! conn acc)
+                                         (if (<= (.remaining b) (.capacity acc))
+                                           (do (.put acc b) true)
+                                           (.send conn b))
+                                         (.isOpen conn))
+                                  (if (.isWritable conn)
+                                    (recur (next-value out n sent) (inc n) sent)
+                                    (when-not (send-batch! conn acc)
+                                      (.endOut this)))
+                                  (.endOut this))))))))
+              (catch Throwable t
+                (.failOut this t))
+              (finally
+                (.clear acc))))))))
 
   (taken [this v]
     (locking this
@@ -298,6 +405,13 @@
     (a/close! out)
     (drain! out))
 
+  ;; A value could not be sent (or pumping failed): the connection ends as a
+  ;; handler that threw (HANDLER_ERROR, logged), and `out` with it, so that its
+  ;; producers are released rather than left parked on a loop that stopped taking.
+  (failOut [this t]
+    (.endOut this)
+    (.fail conn "sending a value from `out`" t))
+
   (ended [this cause]
     (locking this
       (set! ended true)
@@ -307,11 +421,17 @@
       (when-not (or put-pending (not (.isEmpty overflow)))
         (.closeIn this))))
 
+  ;; The pump as a task of the loop: queued by itself (pump-values) and when the
+  ;; connection becomes writable.
+  Runnable
+  (run [this]
+    (.pump this nil))
+
   (info [_]
     {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
      :out {:count (count out-buf) :size out-size}
      :read-paused? (boolean paused)
-     :out-paused? (not (or taking out-done ended))
+     :out-paused? (not (or taking yielded out-done ended))
      :peer-closed? (.isPeerClosed conn)}))
 
 ;; ---- the handler ---------------------------------------------------------------------
@@ -326,13 +446,17 @@
   "Makes `conn`'s channels and attaches them (with the charset evloop.core/send!
   reads); the caller starts them."
   ^Channels [^Connection conn ^Charset cs decode {:keys [in-buffer out-buffer]}]
-  (let [owner (volatile! nil)
+  (let [lp (.loop conn)
+        owner (volatile! nil)
         in-buf (InBuffer. (ArrayDeque.) in-buffer owner)
         out-buf (a/buffer out-buffer)
-        st (Channels. conn (.loop conn) cs decode
+        take-cb (Taken. lp owner)
+        put-cb (PutDone. lp owner)
+        st (Channels. conn lp cs decode
                       (a/chan in-buf) in-buf in-buffer (a/chan out-buf) out-buf out-buffer
                       (a/promise-chan) (ArrayDeque.)
-                      false false false false false false false false)]
+                      take-cb (a/fn-handler take-cb) put-cb (a/fn-handler put-cb)
+                      false false false false false false false false false)]
     (vreset! owner st)
     (.attach conn {:charset cs :channels st})
     st))
@@ -343,17 +467,21 @@
   ^TcpHandler [f {:keys [format charset blocking] :as opts}]
   (let [cs (Charset/forName ^String charset)
         decode (decoder format cs)
-        open! (fn [^Connection conn]
+        ;; The connection keeps this handler until it ends, whatever handler its
+        ;; server gets meanwhile (swap-handler!): only this one feeds and ends its
+        ;; channels, so onDisconnect has to come here.
+        open! (fn [h ^Connection conn]
+                (.keepHandler conn h)
                 (let [st (open-channels conn cs decode opts)]
                   (.start st f (boolean blocking))
                   st))]
     (reify TcpHandler
-      (onConnect [_ conn]
-        (open! conn))
-      (onMessage [_ conn frame]
+      (onConnect [this conn]
+        (open! this conn))
+      (onMessage [this conn frame]
         ;; A connection accepted under another handler (swap-handler!) gets its
         ;; channels at its first frame under this one.
-        (let [^Channels st (or (channels-of conn) (open! conn))]
+        (let [^Channels st (or (channels-of conn) (open! this conn))]
           (.frame st ((.-decode st) frame))))
       (onPeerClosed [_ conn]
         (if-let [st (channels-of conn)]
@@ -363,7 +491,7 @@
         ;; Pumped as a task: this is called from inside the connection's flush.
         (when-let [st (channels-of conn)]
           (when writable
-            (.execute (.loop conn) #(.pump st nil)))))
+            (.execute (.loop conn) st))))
       (onDisconnect [_ conn cause]
         (when-let [st (channels-of conn)]
           (.ended st (enums/->keyword cause)))))))

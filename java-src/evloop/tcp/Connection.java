@@ -45,6 +45,8 @@ public final class Connection implements Sender {
     private final int peerIpv4;
     private final int peerPort;
     private volatile Object attachment;
+    /** The handler this connection keeps ({@link #keepHandler}); null: its server's or client's. */
+    private TcpHandler ownHandler;
 
     // Loop-thread state, read and written by the loop's Reader and Writer.
     byte state = OPEN;
@@ -140,6 +142,19 @@ public final class Connection implements Sender {
         this.attachment = value;
     }
 
+    /**
+     * Keeps {@code handler} as this connection's own: every later callback of this connection,
+     * {@link TcpHandler#onDisconnect} included, goes to it, whatever handler its server or client
+     * is given meanwhile ({@link TcpServer#setHandler}). For a handler that keeps state per
+     * connection which only it can end (evloop.async's channels). Null goes back to the server's
+     * or client's handler. On the loop thread, from a callback.
+     *
+     * @param handler the handler this connection keeps, or null
+     */
+    public void keepHandler(TcpHandler handler) {
+        this.ownHandler = handler;
+    }
+
     /** @return true until the connection starts closing; racy off the loop thread, as any such flag is */
     public boolean isOpen() {
         return state == OPEN;
@@ -202,6 +217,21 @@ public final class Connection implements Sender {
     /** Closes at once with a reset (RST), dropping queued output. */
     public void abort() {
         shard.onLoop(() -> abortNow(DisconnectCause.LOCAL_CLOSE));
+    }
+
+    /**
+     * Ends this connection as a callback that threw would: logs {@code t} with {@code what}, the
+     * fd and the peer, then closes, flushing what is queued, with cause HANDLER_ERROR (or keeps
+     * the cause it is already closing with). For the handler's work that failed outside its
+     * callbacks: on another thread, or in a task on the loop.
+     *
+     * @param what what failed, for the log (such as "channel handler")
+     * @param t what it threw
+     */
+    public void fail(String what, Throwable t) {
+        if (!shard.onLoop(() -> handlerFailed(what, t))) {
+            LOG.log(Level.WARNING, what + " threw for fd " + number + " (peer " + peer() + "), whose loop is closed", t);
+        }
     }
 
     /**
@@ -283,7 +313,8 @@ public final class Connection implements Sender {
     }
 
     TcpHandler handler() {
-        return shard.endpoint.handler();
+        TcpHandler own = ownHandler;
+        return own != null ? own : shard.endpoint.handler();
     }
 
     /** Puts the connection in the read table exactly while it should be read. */

@@ -118,7 +118,7 @@ final class Shard {
         load.decrementAndGet();
         endpoint.released();
         try {
-            endpoint.handler().onDisconnect(c, cause);
+            c.handler().onDisconnect(c, cause);
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "onDisconnect threw for " + c, t);
         }

@@ -149,7 +149,10 @@ public final class TcpClient implements Closeable {
         return endpoint.handler();
     }
 
-    /** @param handler replaces the handler; open connections use it from their next event */
+    /**
+     * @param handler replaces the handler; open connections use it from their next event, but
+     *     one that keeps a handler of its own ({@link Connection#keepHandler})
+     */
     public void setHandler(TcpHandler handler) {
         endpoint.setHandler(handler);
     }

@@ -166,7 +166,10 @@ public final class TcpServer implements Closeable {
         return endpoint.handler();
     }
 
-    /** @param handler replaces the handler; every open connection uses it from its next event */
+    /**
+     * @param handler replaces the handler; every open connection uses it from its next event, but
+     *     one that keeps a handler of its own ({@link Connection#keepHandler})
+     */
     public void setHandler(TcpHandler handler) {
         endpoint.setHandler(handler);
     }
