@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * literal, since a string such as {@code 999.1.1.1} or {@code host:80} makes the JDK query DNS.
  * One timer bounds resolving and connecting together. The connector owns the fd until it hands
  * it to the connection, and closes it itself on failure, timeout, or when its client or its
- * loop closes (it is registered with its shard for that). Loop thread, but for resolving.
+ * loop closes (it is registered with its shard for that), or when its caller gives up on the
+ * future (cancels it, or times it out). Loop thread, but for resolving.
  */
 final class Connector implements FdHandler {
     /**
@@ -50,6 +51,8 @@ final class Connector implements FdHandler {
     private ScheduledTask deadline;
     /** The most telling failure so far: a connect error beats a bind error. */
     private Exception lastError;
+    /** The attempt let go of its fd, its timer and its place among the shard's connects; loop thread. */
+    private boolean released;
 
     private Connector(Shard shard, ClientConfig cfg) {
         this.shard = shard;
@@ -70,6 +73,15 @@ final class Connector implements FdHandler {
     /** Starts connecting as {@code cfg} says; the future completes on the loop thread. */
     static CompletableFuture<Connection> start(Shard shard, ClientConfig cfg) {
         Connector c = new Connector(shard, cfg);
+        // A caller that stops waiting (cancel, orTimeout, an interrupted get that cancels)
+        // completes the future itself: the attempt is then aborted on the loop, so its fd and
+        // timer go now rather than at the connect timeout, and its client can drain. When the
+        // connector completes the future, it has released everything already: a no-op.
+        c.result.whenComplete((conn, e) -> {
+            if (e != null) {
+                shard.onLoop(c::release);   // a closed loop released it in closeWithLoop
+            }
+        });
         if (!shard.onLoop(c::begin)) {
             c.result.completeExceptionally(new IOException("connect(" + c.target + "): the event loop is closed"));
         }
@@ -77,6 +89,9 @@ final class Connector implements FdHandler {
     }
 
     private void begin() {
+        if (gaveUp()) {
+            return;   // given up before it started: nothing was opened
+        }
         if (!shard.connecting(this)) {
             fail(new IOException("connect(" + target + "): the client is closed"));
             return;
@@ -134,6 +149,9 @@ final class Connector implements FdHandler {
     }
 
     private void attemptUnix() {
+        if (gaveUp()) {
+            return;
+        }
         try {
             fd = Fd.own(Sockets.get().unixStream());
             peer = cfg.unixPath;
@@ -145,7 +163,7 @@ final class Connector implements FdHandler {
 
     /** Tries the next address; with none left, fails with the most telling error so far. */
     private void attemptNext() {
-        if (result.isDone()) {
+        if (gaveUp()) {
             return;
         }
         if (next >= candidates.size()) {
@@ -220,6 +238,10 @@ final class Connector implements FdHandler {
 
     /** Hands the fd to a new connection: from here on the connection owns it. */
     private void established() {
+        if (gaveUp()) {
+            return;
+        }
+        released = true;
         deadline.cancel();
         shard.connectDone(this);
         Fd owned = fd;
@@ -237,16 +259,39 @@ final class Connector implements FdHandler {
     }
 
     private void fail(Throwable e) {
-        closeFd();
-        if (result.isDone()) {
-            return;
+        if (release()) {
+            result.completeExceptionally(e);
         }
+    }
+
+    /**
+     * True if the caller gave up on the future (it is complete, and not by this connector,
+     * which releases before completing it): the attempt is aborted here and now.
+     */
+    private boolean gaveUp() {
+        if (released) {
+            return true;
+        }
+        if (result.isDone()) {
+            release();
+            return true;
+        }
+        return false;
+    }
+
+    /** Closes the fd, cancels the timer, counts the failure and leaves the shard, once; false if already done. */
+    private boolean release() {
+        if (released) {
+            return false;
+        }
+        released = true;
+        closeFd();
         if (deadline != null) {
             deadline.cancel();
         }
         shard.failed++;
         shard.connectDone(this);
-        result.completeExceptionally(e);
+        return true;
     }
 
     private void closeFd() {
