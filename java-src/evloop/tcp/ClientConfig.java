@@ -46,8 +46,11 @@ public final class ClientConfig extends ConnectionConfig<ClientConfig> {
     }
 
     /**
-     * @param host local address to bind before connecting (an IP literal); null: the kernel picks
-     * @param port local port, 0 to 65535 (0: any)
+     * The local end of a TCP connection: bound before connecting.
+     *
+     * @param host local address to bind (an IP literal); null: the wildcard address of the
+     *     target's family (0.0.0.0 or ::), so the kernel picks the interface, with {@code port}
+     * @param port local port, 0 to 65535 (0: the kernel picks one)
      * @return this config
      */
     public ClientConfig localAddress(String host, int port) {

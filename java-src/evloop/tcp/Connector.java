@@ -38,6 +38,8 @@ final class Connector implements FdHandler {
      * the JVM and a burst of connects cannot start a thread each.
      */
     private static final ExecutorService RESOLVER = resolver();
+    private static final InetAddress ANY_IPV4 = wildcard(4);
+    private static final InetAddress ANY_IPV6 = wildcard(16);
 
     private final Shard shard;
     private final ClientConfig cfg;
@@ -58,6 +60,14 @@ final class Connector implements FdHandler {
         this.shard = shard;
         this.cfg = cfg;
         this.target = cfg.target();
+    }
+
+    private static InetAddress wildcard(int length) {
+        try {
+            return InetAddress.getByAddress(new byte[length]);   // 0.0.0.0 or ::, no lookup
+        } catch (UnknownHostException impossible) {
+            throw new AssertionError(impossible);
+        }
     }
 
     private static ExecutorService resolver() {
@@ -175,9 +185,12 @@ final class Connector implements FdHandler {
         try {
             fd = Fd.own(sockets.stream(addr));
             peer = addr;
-            if (local != null) {
+            if (local != null || cfg.localPort != 0) {
+                // No local host but a port: the wildcard of the target's family, with that port.
+                InetAddress from = local != null ? local
+                    : addr.getAddress() instanceof java.net.Inet6Address ? ANY_IPV6 : ANY_IPV4;
                 try {
-                    sockets.bind(fd.fd(), new InetSocketAddress(local, cfg.localPort));
+                    sockets.bind(fd.fd(), new InetSocketAddress(from, cfg.localPort));
                 } catch (NativeException e) {
                     if (lastError == null) {
                         lastError = e;   // a bind error only if no connect error says more

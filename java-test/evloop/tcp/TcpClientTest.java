@@ -218,6 +218,36 @@ class TcpClientTest {
     }
 
     @Test
+    void aLocalPortWithoutAHostBindsTheWildcardWithThatPortAndALocalHostIsUsed() throws Exception {
+        List<InetSocketAddress> peers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (TcpServer server = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
+                @Override
+                public void onConnect(Connection c) {
+                    peers.add((InetSocketAddress) c.peer());
+                }
+
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {}
+            });
+             EventLoopGroup g = EventLoopGroup.start(1, "local")) {
+            int port;
+            try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                port = free.getLocalPort();   // free again once closed
+            }
+            Connection c = TcpClient.connect(g.loop(0), new ClientConfig().port(server.port()).localAddress(null, port),
+                (x, l) -> {}).get(10, TimeUnit.SECONDS);
+            await("the server to see it", 5000, () -> peers.size() == 1);
+            assertEquals(new InetSocketAddress("127.0.0.1", port), peers.get(0), "the port was bound, not dropped");
+            c.close();
+            Connection d = TcpClient.connect(g.loop(0), new ClientConfig().port(server.port()).localAddress("127.0.0.2", 0),
+                (x, l) -> {}).get(10, TimeUnit.SECONDS);
+            await("the server to see it", 5000, () -> peers.size() == 2);
+            assertEquals("127.0.0.2", peers.get(1).getAddress().getHostAddress(), "the local host was bound");
+            d.close();
+        }
+    }
+
+    @Test
     void anUnresolvableHostFailsClearlyWithoutBlockingTheLoop() throws Exception {
         try (EventLoopGroup g = EventLoopGroup.start(1, "dns")) {
             Throwable e = failure(TcpClient.connect(g.loop(0), new ClientConfig().host("no-such-host.invalid").port(80),
