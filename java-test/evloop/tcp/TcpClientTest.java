@@ -217,6 +217,60 @@ class TcpClientTest {
         }
     }
 
+    /** Fills the backlog of a listener that never accepts: further SYNs are dropped, unanswered. */
+    private static List<Socket> fillBacklog(ServerSocket listener) {
+        List<Socket> fillers = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                Socket s = new Socket();
+                fillers.add(s);
+                s.connect(new InetSocketAddress(listener.getInetAddress(), listener.getLocalPort()), 200);
+            }
+        } catch (java.io.IOException backlogFull) {
+            // exactly the state wanted
+        }
+        return fillers;
+    }
+
+    @Test
+    void eachAddressGetsAShareOfTheConnectTimeoutSoOneThatNeverAnswersDoesNotSinkTheRest() throws Exception {
+        // The name's first address drops SYNs (127.0.0.2, a full backlog on the server's port),
+        // its second is the server: with one deadline for both, the first used it all up.
+        try (TcpServer server = TcpServer.start(new ServerConfig().port(0), (c, line) -> c.send(line));
+             ServerSocket blackhole = new ServerSocket();
+             EventLoopGroup g = EventLoopGroup.start(1, "share")) {
+            blackhole.bind(new InetSocketAddress("127.0.0.2", server.port()), 1);
+            List<Socket> fillers = fillBacklog(blackhole);
+            try {
+                ClientConfig cfg = new ClientConfig().host("two.test").port(server.port()).connectTimeout(Duration.ofSeconds(2));
+                cfg.resolver = host -> new java.net.InetAddress[] {
+                    java.net.InetAddress.getByName("127.0.0.2"), java.net.InetAddress.getByName("127.0.0.1")};
+                int before = TestFds.openFds();
+                LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+                long t0 = System.nanoTime();
+                Connection c = TcpClient.connect(g.loop(0), cfg, collecting(got)).get(10, TimeUnit.SECONDS);
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertEquals(new InetSocketAddress("127.0.0.1", server.port()), c.peer());
+                assertTrue(ms >= 900 && ms < 1900, "the first address had half the timeout, 1 s: " + ms + " ms");
+                c.send(bytes("via the second\n"));
+                assertEquals("via the second\n", got.poll(10, TimeUnit.SECONDS));
+                c.close();
+                await("the connection and the first attempt's socket to be closed", 5000, () -> TestFds.openFds() <= before);
+
+                // Both silent: the error is the connect timeout's, after all of it.
+                cfg.resolver = host -> new java.net.InetAddress[] {
+                    java.net.InetAddress.getByName("127.0.0.2"), java.net.InetAddress.getByName("127.0.0.2")};
+                Throwable e = failure(TcpClient.connect(g.loop(0), cfg.connectTimeout(Duration.ofMillis(400)), collecting(got)));
+                assertEquals("connect(two.test:" + server.port() + "): ETIMEDOUT (no connection within 400 ms)", e.getMessage());
+                await("both attempts' sockets to be closed", 5000, () -> TestFds.openFds() <= before);
+            } finally {
+                for (Socket s : fillers) {
+                    s.close();
+                }
+            }
+        }
+    }
+
     @Test
     void aLocalPortWithoutAHostBindsTheWildcardWithThatPortAndALocalHostIsUsed() throws Exception {
         List<InetSocketAddress> peers = new java.util.concurrent.CopyOnWriteArrayList<>();

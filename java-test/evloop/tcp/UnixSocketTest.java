@@ -8,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import evloop.EventLoopGroup;
 import evloop.TestFds;
+import evloop.net.Fd;
 import evloop.net.UnixAddress;
 import evloop.sys.Errno;
 import evloop.sys.NativeException;
+import evloop.sys.SockAddr;
+import evloop.sys.Sockets;
 import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -20,6 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -133,6 +139,53 @@ class UnixSocketTest {
             assertEquals(ProcessHandle.current().pid(), seen[0].pid());
             int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
             assertEquals(uid, seen[0].uid());
+        }
+    }
+
+    @Test
+    void aUnixConnectToAFullBacklogWaitsForRoomWithinTheConnectTimeout() throws Exception {
+        // A listener that never accepts, its backlog filled until connect says EAGAIN.
+        Path path = dir.resolve("full.sock");
+        Sockets so = Sockets.get();
+        List<Fd> held = new ArrayList<>();
+        try (Fd listener = Fd.own(so.unixStream()); EventLoopGroup g = EventLoopGroup.start(1, "full")) {
+            so.bindUnix(listener.fd(), path.toString());
+            so.listen(listener.fd(), 1);
+            for (int i = 0; i < 100; i++) {
+                Fd f = Fd.own(so.unixStream());
+                try {
+                    so.connectUnix(f.fd(), path.toString());
+                    held.add(f);
+                } catch (NativeException e) {
+                    f.close();
+                    assertEquals(Errno.EAGAIN, e.errno());
+                    break;
+                }
+            }
+            int before = TestFds.openFds();
+            ClientConfig cfg = new ClientConfig().unixPath(path.toString()).connectTimeout(Duration.ofMillis(400));
+            long t0 = System.nanoTime();
+            java.util.concurrent.CompletableFuture<Connection> f = TcpClient.connect(g.loop(0), cfg, (c, l) -> {});
+            Throwable e = assertThrows(java.util.concurrent.ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS))
+                .getCause();
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertEquals(Errno.ETIMEDOUT, assertInstanceOf(NativeException.class, e).errno(), e.getMessage());
+            assertEquals("connect(unix:" + path + "): ETIMEDOUT (no connection within 400 ms; the listener's backlog"
+                + " stayed full)", e.getMessage());
+            assertTrue(ms >= 350, "bounded by the connect timeout, not refused at once: " + ms + " ms");
+            TestFds.await("the attempt's socket to be closed", 5000, () -> TestFds.openFds() <= before);
+
+            // Room is made while it waits: it connects.
+            java.util.concurrent.CompletableFuture<Connection> later = TcpClient.connect(g.loop(0),
+                cfg.connectTimeout(Duration.ofSeconds(10)), (c, l) -> {});
+            TestFds.await("the attempt to be under way", 5000, () -> TestFds.openFds() > before);
+            assertFalse(later.isDone(), "still waiting for room");
+            held.add(Fd.own(so.accept(listener.fd(), new SockAddr())));
+            Connection c = later.get(10, TimeUnit.SECONDS);
+            assertEquals(UnixAddress.of(path.toString()), c.peer());
+            c.close();
+        } finally {
+            held.forEach(Fd::close);
         }
     }
 
