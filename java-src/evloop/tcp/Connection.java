@@ -362,6 +362,20 @@ public final class Connection implements Sender {
         w.flushUnlessCorked(this);
     }
 
+    /**
+     * An idle or read timeout expired: what the socket takes now is written, and the connection
+     * closes without waiting. Output it does not take is dropped with a reset: a peer that let
+     * the timeout pass gets no grace period, and the close timeout would otherwise hold the
+     * connection and then report CLOSE_TIMEOUT instead of why it ended. A handler that wants
+     * the flush keeps the connection in onTimeout and calls {@link #close()} itself.
+     */
+    void closeOnTimeout(DisconnectCause cause) {
+        closeGracefully(cause);
+        if (state == CLOSING) {
+            abortNow(cause);
+        }
+    }
+
     /** The Writer drained the output of a closing connection. */
     void flushedWhileClosing() {
         finish(closing != null ? closing.cause : DisconnectCause.LOCAL_CLOSE);

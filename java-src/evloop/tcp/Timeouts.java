@@ -143,8 +143,9 @@ final class Timeouts implements Runnable {
     }
 
     /**
-     * Tells the handler; unless it keeps the connection, closes it: gracefully for idle and
-     * read, with a reset for write (its output is stuck). Returns whether the connection stays.
+     * Tells the handler; unless it keeps the connection, closes it at once with this cause:
+     * after writing what the socket takes for idle and read, with a reset for write (its output
+     * is stuck). Returns whether the connection stays.
      */
     private boolean expired(DisconnectCause which) {
         try {
@@ -158,7 +159,7 @@ final class Timeouts implements Runnable {
         if (which == DisconnectCause.WRITE_TIMEOUT) {
             conn.abortNow(which);
         } else {
-            conn.closeGracefully(which);
+            conn.closeOnTimeout(which);
         }
         return false;
     }

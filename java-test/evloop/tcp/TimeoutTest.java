@@ -138,6 +138,40 @@ class TimeoutTest {
     }
 
     @Test
+    void anIdleOrReadTimeoutWithOutputStuckReportsItsOwnCauseWithoutWaitingForTheCloseTimeout() throws Exception {
+        // The peer reads nothing, so the output cannot drain: the connection is reset at once,
+        // and onDisconnect hears the timeout, not CLOSE_TIMEOUT after the 30 s close timeout.
+        DisconnectCause[] expected = {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT};
+        for (DisconnectCause which : expected) {
+            causes.clear();
+            ServerConfig cfg = new ServerConfig().port(0).closeTimeout(Duration.ofSeconds(30));
+            cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
+            try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
+                    @Override
+                    public void onConnect(Connection c) {
+                        c.send(new byte[32 << 20]);   // far more than the socket buffers hold
+                    }
+
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {}
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        causes.add(cause);
+                    }
+                });
+                 Client notReading = new Client(s.port())) {
+                long t0 = System.nanoTime();
+                await(which + " to close it", 10_000, () -> !causes.isEmpty());
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertEquals(List.of(which), causes);
+                assertTrue(ms < 5000, which + " took " + ms + " ms: it waited for the flush");
+                assertEquals(0, s.stats().active());
+            }
+        }
+    }
+
+    @Test
     void aHandlerCanKeepAConnectionThatTimedOut() throws Exception {
         AtomicInteger fired = new AtomicInteger();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(100)),
