@@ -241,6 +241,7 @@ public final class Connection implements Sender {
             }
             if (timeouts == null) {
                 timeouts = new Timeouts(this, shard.loop, i, r, w);
+                pausedTimeouts();
             } else {
                 timeouts.set(i, r, w);
             }
@@ -286,12 +287,23 @@ public final class Connection implements Sender {
         return shard.endpoint.handler();
     }
 
-    /** Puts the connection in the read table exactly while it should be read. */
+    /**
+     * Puts the connection in the read table exactly while it should be read, and stops the
+     * idle and read clocks while it is out of it on this side's account (paused, backed up).
+     */
     void updateReading() {
         boolean want = state == OPEN && !peerClosed && !backedUp && !readingPaused;
         if (want != readerArmed) {
             readerArmed = want;
             shard.loop.onReadable(fd.fd(), want ? shard.resources.reader : null);
+            pausedTimeouts();
+        }
+    }
+
+    /** Tells the timeouts whether this side holds reading back; on reading's transitions only. */
+    private void pausedTimeouts() {
+        if (timeouts != null && state == OPEN && !peerClosed) {
+            timeouts.readingPaused(!readerArmed);
         }
     }
 

@@ -141,10 +141,11 @@ class TimeoutTest {
     void anIdleOrReadTimeoutWithOutputStuckReportsItsOwnCauseWithoutWaitingForTheCloseTimeout() throws Exception {
         // The peer reads nothing, so the output cannot drain: the connection is reset at once,
         // and onDisconnect hears the timeout, not CLOSE_TIMEOUT after the 30 s close timeout.
+        // (The watermark is above the output, so reading, and with it the clocks, goes on.)
         DisconnectCause[] expected = {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT};
         for (DisconnectCause which : expected) {
             causes.clear();
-            ServerConfig cfg = new ServerConfig().port(0).closeTimeout(Duration.ofSeconds(30));
+            ServerConfig cfg = new ServerConfig().port(0).closeTimeout(Duration.ofSeconds(30)).watermarks(64 << 20, 64 << 20);
             cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
             try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
                     @Override
@@ -168,6 +169,71 @@ class TimeoutTest {
                 assertTrue(ms < 5000, which + " took " + ms + " ms: it waited for the flush");
                 assertEquals(0, s.stats().active());
             }
+        }
+    }
+
+    @Test
+    void theIdleAndReadClocksStandStillWhileThisSidePausesReading() throws Exception {
+        // The server pauses reading for four timeouts: the peer's line waits in the socket, so
+        // neither clock may run. Once reading resumes they run again and fire, once.
+        for (DisconnectCause which : new DisconnectCause[] {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT}) {
+            causes.clear();
+            ServerConfig cfg = new ServerConfig().port(0);
+            cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
+            try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
+                    @Override
+                    public void onConnect(Connection c) {
+                        c.pauseReading();
+                        c.loop().schedule(1200, TimeUnit.MILLISECONDS, c::resumeReading);
+                    }
+
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {
+                        c.send(line);
+                    }
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        causes.add(cause);
+                    }
+                });
+                 Client c = new Client(s.port())) {
+                c.send("waited\n");
+                assertEquals("waited\n", c.line(), which + " fired while reading was paused");
+                assertEquals(List.of(), causes);
+                assertTrue(c.atEof(), "quiet after resuming: " + which + " closes it");
+                await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
+                assertEquals(List.of(which), causes);
+            }
+        }
+    }
+
+    @Test
+    void theReadClockStandsStillWhileOutputBackpressurePausesReading() throws Exception {
+        // The peer asks for more than the high watermark and does not read it for a while:
+        // reading pauses for the backlog, and a peer waiting for its answer is not a slow sender.
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(1000)), new TcpHandler() {
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {
+                    if (line.remaining() == 4) {
+                        c.send(new byte[16 << 20]);   // "big\n": 16 MiB of zeros
+                    }
+                    c.send(line);
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client c = new Client(s.port())) {
+            c.send("big\n");
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2500));   // not reading: the condition under test
+            c.readExactly(16 << 20);
+            c.send("after\n");
+            assertEquals("big\n", c.line(), "the answer came whole");
+            assertEquals("after\n", c.line());
+            assertEquals(List.of(), causes);
         }
     }
 
