@@ -358,7 +358,9 @@
   (.loop ^TcpServer (:tcp server)))
 
 (defn connections
-  "The server's open connections as data."
+  "The server's open connections as data: :fd :peer :direction :state, byte
+  and frame counters, timeouts; on a Unix socket also the peer process's :pid
+  :uid :gid (SO_PEERCRED)."
   [server]
   (check-server-value "connections" server)
   (mapv data/connection (.connections ^TcpServer (:tcp server))))

@@ -11,6 +11,12 @@
   (let [got (java.util.concurrent.LinkedBlockingQueue.)]
     [got {:on-line (fn [_ line] (.add got line) nil)}]))
 
+(defn- id-of
+  "This process's effective uid or gid (`which`: \"Uid\" or \"Gid\"), from /proc/self/status."
+  [which]
+  (some (fn [^String l] (when (.startsWith l (str which ":")) (parse-long (nth (str/split l #"\s+") 2))))
+        (Files/readAllLines (.toPath (java.io.File. "/proc/self/status")))))
+
 (defn- next-line [^java.util.concurrent.LinkedBlockingQueue q]
   (.poll q 10 java.util.concurrent.TimeUnit/SECONDS))
 
@@ -25,6 +31,7 @@
         (is (= "> héllo\n" (next-line got)))
         (testing "the connection is data, with its direction, on both sides"
           (is (= [:inbound] (map :direction (ev/connections server))))
+          (is (not-any? #(contains? % :pid) (ev/connections server)) "no peer credentials over TCP")
           (is (some #(= :outbound (:direction %)) (:connections (ev/loop-info (.loop c))))))
         (finally (ev/close-connection! c))))))
 
@@ -63,6 +70,10 @@
           (ev/send! c "over unix\n")
           (is (= "over unix\n" (next-line got)))
           (is (= (str "unix:" path) (:peer (first (ev/connections server)))))
+          (testing "peer credentials, on both ends: this process"
+            (let [self {:pid (.pid (java.lang.ProcessHandle/current)) :uid (id-of "Uid") :gid (id-of "Gid")}]
+              (is (= self (select-keys (first (ev/connections server)) [:pid :uid :gid])))
+              (is (= [self self] (map #(select-keys % [:pid :uid :gid]) (:connections (ev/loop-info lp)))))))
           (is (= #{:inbound :outbound} (set (map :direction (:connections (ev/loop-info lp)))))
               "client and server on one loop")
           (ev/close-connection! c)))

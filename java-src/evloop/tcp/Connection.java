@@ -250,10 +250,7 @@ public final class Connection implements Sender {
 
     /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
     public ConnectionInfo info() {
-        Timeouts t = timeouts;
-        return new ConnectionInfo(number, peer(), outbound, bytesIn, bytesOut, framesIn, partialLength,
-            out == null ? 0 : out.size(), backedUp, readingPaused, state == OPEN ? "open" : state == CLOSING ? "closing" : "closed",
-            t == null ? 0 : t.idleNanos(), t == null ? 0 : t.readNanos(), t == null ? 0 : t.writeNanos());
+        return ConnectionInfo.of(this);
     }
 
     @Override

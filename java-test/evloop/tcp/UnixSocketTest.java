@@ -238,12 +238,30 @@ class UnixSocketTest {
                      }
                  })) {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(path)));
-            assertEquals("creds\n", jdkEcho(path, "creds\n"));
-            assertTrue(connected.await(10, TimeUnit.SECONDS));
-            assertEquals(ProcessHandle.current().pid(), seen[0].pid());
-            int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-            assertEquals(uid, seen[0].uid());
+            PeerCredentials self = new PeerCredentials((int) ProcessHandle.current().pid(), idOf("Uid"), idOf("Gid"));
+            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ch.connect(UnixDomainSocketAddress.of(path));
+                assertTrue(connected.await(10, TimeUnit.SECONDS));
+                assertEquals(self, seen[0]);
+                List<ConnectionInfo> infos = s.connections();
+                assertEquals(1, infos.size());
+                assertEquals(self, infos.get(0).peerCredentials(), "in the connection's data too");
+            }
         }
+        try (TcpServer tcp = echo(new ServerConfig().port(0)); Client c = new Client(tcp.port())) {
+            TestFds.await("the connection to be accepted", 5000, () -> tcp.connections().size() == 1);
+            assertEquals(null, tcp.connections().get(0).peerCredentials(), "TCP has none");
+        }
+    }
+
+    /** This process's effective uid or gid ({@code which}: "Uid" or "Gid"), from /proc/self/status. */
+    static int idOf(String which) throws java.io.IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith(which + ":")) {
+                return Integer.parseInt(line.split("\\s+")[2]);   // real, effective, saved, filesystem
+            }
+        }
+        throw new AssertionError(which + " not in /proc/self/status");
     }
 
     @Test
