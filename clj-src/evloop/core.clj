@@ -383,7 +383,9 @@
   "Opens a connection to `{:host :port}` (a name, resolved off the loop, or an
   IPv4/IPv6 literal) or to a Unix socket `{:path}`, and returns it once
   connected, to `send!` to and `close-connection!`. Failure throws an ex-info
-  naming the target and errno: `connect(127.0.0.1:1): ECONNREFUSED ...`.
+  naming the target and errno: `connect(127.0.0.1:1): ECONNREFUSED ...`. An
+  interrupt while it waits abandons the attempt (its socket is closed at once)
+  and throws an ex-info, with the thread's interrupt status set again.
 
   `handler` takes the forms `start-server` takes (default: ignore what
   arrives); a var is looked up per event, so redefining it applies to the open

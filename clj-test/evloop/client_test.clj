@@ -90,6 +90,42 @@
     (is (= "connect(no-such-host.invalid:80): cannot resolve no-such-host.invalid" (ex-message e)))
     (is (= :host (:key (ex-data e))))))
 
+(defn- fill-backlog
+  "Connects to `listener` until its backlog is full; returns the sockets."
+  [^ServerSocket listener]
+  (loop [held []]
+    (let [s (java.net.Socket.)
+          ok (try (.connect s (.getLocalSocketAddress listener) 200) true
+                  (catch java.io.IOException _ (.close s) false))]
+      (if (and ok (< (count held) 8)) (recur (conj held s)) held))))
+
+(defn- open-fds [] (count (.list (java.io.File. "/proc/self/fd"))))
+
+(deftest an-interrupted-connect-keeps-the-interrupt-and-lets-go-of-the-attempt
+  (with-open [full (ServerSocket. 0 1 (java.net.InetAddress/getLoopbackAddress))]
+    (let [fillers (fill-backlog full)
+          before (open-fds)
+          outcome (promise)
+          t (Thread. ^Runnable
+                     (fn []
+                       (let [e (try (ev/connect! {:port (.getLocalPort full) :connect-timeout-ms 60000}) nil
+                                    (catch clojure.lang.ExceptionInfo e e))]
+                         (deliver outcome {:e e :interrupted? (Thread/interrupted)}))))]
+      (try
+        (.start t)
+        ;; Its own loop (epoll fd, eventfd) and the connect's socket: under way.
+        (is (wait-until #(>= (open-fds) (+ before 3)) 5000))
+        (.interrupt t)
+        (let [{:keys [e interrupted?]} (deref outcome 10000 nil)]
+          (is interrupted? "the interrupt status survives the ex-info")
+          (is (instance? InterruptedException (ex-cause e)))
+          (is (re-find #"interrupted" (str (ex-message e))) (ex-message e)))
+        (is (wait-until #(<= (open-fds) before) 5000)
+            "its socket and its loop are released without waiting for the connect timeout")
+        (finally
+          (.interrupt t)
+          (run! #(.close ^java.io.Closeable %) fillers))))))
+
 (deftest timeouts-from-clojure-with-their-own-cause
   (let [closed (promise)]
     (with-open [server (ev/start-server {:on-line (fn [_ l] l) :on-close (fn [_ cause] (deliver closed cause))}
