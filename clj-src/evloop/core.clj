@@ -243,6 +243,30 @@
   ([^Connection conn] (.close conn))
   ([^Connection conn how] (if (= how :abort) (.abort conn) (.close conn))))
 
+(def ^:private timeout-options
+  {:idle-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
+   :read-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
+   :write-timeout-ms (options/int-option 0 Integer/MAX_VALUE)})
+
+(defn set-timeouts!
+  "Changes the timeouts of one open connection `conn` (a server's or a
+  client's), replacing what its options gave it: `{:idle-timeout-ms n
+  :read-timeout-ms n :write-timeout-ms n}`, in ms, 0 turns one off, a key left
+  out keeps its value. Every clock starts over. Idle: no bytes either way;
+  read: no complete line; write: queued output made no progress. Safe from
+  any thread. A bad value or an unknown key throws an ex-info whose data
+  holds the :key. Returns `conn`.
+
+      (set-timeouts! conn {:idle-timeout-ms 300000})"
+  [conn opts]
+  (when-not (instance? Connection conn)
+    (throw (ex-info (str "set-timeouts!: expects a connection (evloop.tcp.Connection), got " (pr-str conn))
+                    {:key :conn :value conn})))
+  (options/check-map "set-timeouts!" timeout-options opts)
+  (let [ms (fn [k] (when-let [n (get opts k)] (Duration/ofMillis (long n))))]
+    (.setTimeouts ^Connection conn (ms :idle-timeout-ms) (ms :read-timeout-ms) (ms :write-timeout-ms)))
+  conn)
+
 (defn normalize-handler
   "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
   [h]

@@ -134,6 +134,32 @@
         (is (= :idle-timeout (deref closed 10000 :none)))
         (is (wait-until #(not (.isOpen ^evloop.tcp.Connection c)) 5000) "the client saw it close")))))
 
+(deftest client-side-timeouts-from-connect-options
+  ;; The server has none: the client's own read and idle timeouts close the connection.
+  (with-open [server (ev/start-server (fn [_ l] l) {:port 0})]
+    (doseq [[opt cause] [[:read-timeout-ms :read-timeout] [:idle-timeout-ms :idle-timeout]]]
+      (let [closed (promise)
+            c (ev/connect! {:port (:port server) opt 200} {:on-close (fn [_ why] (deliver closed why))})]
+        (is (= cause (deref closed 10000 :none)))
+        (is (wait-until #(zero? (get-in (ev/server-info server) [:stats :active])) 5000) "the server saw it go")))))
+
+(deftest set-timeouts-changes-an-open-connection
+  (with-open [server (ev/start-server (fn [_ l] l) {:port 0})]
+    (let [closed (promise)
+          c (ev/connect! {:port (:port server) :write-timeout-ms 60000} {:on-close (fn [_ why] (deliver closed why))})
+          err (fn [f] (try (f) nil (catch clojure.lang.ExceptionInfo e (ex-data e))))
+          mine #(first (filter (comp #{:outbound} :direction) (:connections (ev/loop-info (.loop ^evloop.tcp.Connection c)))))]
+      (testing "bad input is an ex-info naming the key"
+        (is (= :idle-timeout-ms (:key (err #(ev/set-timeouts! c {:idle-timeout-ms -1})))))
+        (is (= :read-timeout-ms (:key (err #(ev/set-timeouts! c {:read-timeout-ms "1s"})))))
+        (is (= :idle (:key (err #(ev/set-timeouts! c {:idle 5})))))
+        (is (= :conn (:key (err #(ev/set-timeouts! server {:idle-timeout-ms 5})))))
+        (is (= 60000 (:write-timeout-ms (mine))) "nothing was changed"))
+      (is (identical? c (ev/set-timeouts! c {:idle-timeout-ms 200 :read-timeout-ms 0})))
+      (is (= {:idle-timeout-ms 200 :write-timeout-ms 60000} (select-keys (mine) [:idle-timeout-ms :read-timeout-ms :write-timeout-ms]))
+          "a key left out keeps its value; 0 turns one off")
+      (is (= :idle-timeout (deref closed 10000 :none))))))
+
 (deftest connect-refuses-to-block-a-loop-thread-or-wait-on-a-loop-nobody-runs
   (let [lp (ev/open-loop)]
     (try

@@ -225,27 +225,34 @@ public final class Connection implements Sender {
 
     /**
      * Sets this connection's timeouts (see {@link ConnectionConfig}), replacing those its server
-     * or client gave it; zero turns one off. The timer starts over.
+     * or client gave it; zero turns one off, null keeps it as it is. Every clock starts over.
      *
      * @param idle no bytes either way for this long
      * @param read no complete frame for this long
      * @param write queued output made no progress for this long
      */
     public void setTimeouts(Duration idle, Duration read, Duration write) {
-        long i = ConnectionConfig.checkDuration("idle", idle).toNanos();
-        long r = ConnectionConfig.checkDuration("read", read).toNanos();
-        long w = ConnectionConfig.checkDuration("write", write).toNanos();
-        shard.onLoop(() -> {
-            if (state == CLOSED) {
-                return;
-            }
-            if (timeouts == null) {
-                timeouts = new Timeouts(this, shard.loop, i, r, w);
-                pausedTimeouts();
-            } else {
-                timeouts.set(i, r, w);
-            }
-        });
+        long i = idle == null ? -1 : ConnectionConfig.checkDuration("idle", idle).toNanos();
+        long r = read == null ? -1 : ConnectionConfig.checkDuration("read", read).toNanos();
+        long w = write == null ? -1 : ConnectionConfig.checkDuration("write", write).toNanos();
+        shard.onLoop(() -> setTimeoutsOnLoop(i, r, w));
+    }
+
+    /** Negative: keep that one. */
+    private void setTimeoutsOnLoop(long idle, long read, long write) {
+        if (state == CLOSED) {
+            return;
+        }
+        Timeouts t = timeouts;
+        long i = idle >= 0 ? idle : t == null ? 0 : t.idleNanos();
+        long r = read >= 0 ? read : t == null ? 0 : t.readNanos();
+        long w = write >= 0 ? write : t == null ? 0 : t.writeNanos();
+        if (t == null) {
+            timeouts = new Timeouts(this, shard.loop, i, r, w);
+            pausedTimeouts();
+        } else {
+            t.set(i, r, w);
+        }
     }
 
     /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
