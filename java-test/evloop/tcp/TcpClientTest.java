@@ -27,6 +27,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class TcpClientTest {
@@ -302,13 +303,73 @@ class TcpClientTest {
     }
 
     @Test
-    void anUnresolvableHostFailsClearlyWithoutBlockingTheLoop() throws Exception {
+    void anUnresolvableHostFailsClearlyWithoutBlockingTheLoopOrLeakingAnFd() throws Exception {
         try (EventLoopGroup g = EventLoopGroup.start(1, "dns")) {
-            Throwable e = failure(TcpClient.connect(g.loop(0), new ClientConfig().host("no-such-host.invalid").port(80),
-                (c, l) -> {}));
-            assertInstanceOf(UnknownHostException.class, e);
-            assertEquals("connect(no-such-host.invalid:80): cannot resolve no-such-host.invalid", e.getMessage());
+            int before = TestFds.openFds();
+            for (int i = 0; i < 20; i++) {
+                Throwable e = failure(TcpClient.connect(g.loop(0), new ClientConfig().host("no-such-host.invalid").port(80),
+                    (c, l) -> {}));
+                assertInstanceOf(UnknownHostException.class, e);
+                assertEquals("connect(no-such-host.invalid:80): cannot resolve no-such-host.invalid", e.getMessage());
+            }
             assertEquals(1, g.loop(0).call(() -> 1), "the loop still answers");
+            await("nothing left open by the lookups", 5000, () -> TestFds.openFds() <= before);
+            await("their one-shot clients to let go of the loop", 5000, LoopResources.of(g.loop(0)).shards::isEmpty);
+        }
+    }
+
+    private static boolean ipv6Loopback() {
+        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("::1"))) {
+            return true;
+        } catch (java.io.IOException noIpv6) {
+            return false;
+        }
+    }
+
+    @Test
+    void anIpv6LiteralInBracketsConnects() throws Exception {
+        Assumptions.assumeTrue(ipv6Loopback(), "this machine has no IPv6 loopback (::1)");
+        try (TcpServer server = TcpServer.start(new ServerConfig().host("::1").port(0), (c, line) -> c.send(line));
+             EventLoopGroup g = EventLoopGroup.start(1, "v6")) {
+            LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+            Connection c = TcpClient.connect(g.loop(0), new ClientConfig().host("[::1]").port(server.port()),
+                collecting(got)).get(10, TimeUnit.SECONDS);
+            assertEquals(new InetSocketAddress("::1", server.port()), c.peer());
+            c.send(bytes("bracketed\n"));
+            assertEquals("bracketed\n", got.poll(10, TimeUnit.SECONDS));
+            c.close();
+        }
+    }
+
+    @Test
+    void aNameThatResolvesToIpv6LoopbackConnects() throws Exception {
+        Assumptions.assumeTrue(ipv6Loopback(), "this machine has no IPv6 loopback (::1)");
+        java.net.InetAddress v6 = java.net.InetAddress.getByName("::1");
+        String name = null;
+        for (String candidate : new String[] {"localhost", "ip6-localhost", "ip6-loopback"}) {
+            try {
+                if (List.of(java.net.InetAddress.getAllByName(candidate)).contains(v6)) {
+                    name = candidate;
+                    break;
+                }
+            } catch (UnknownHostException unknown) {
+                // try the next
+            }
+        }
+        Assumptions.assumeTrue(name != null, "no name resolves to ::1 here (localhost, ip6-localhost, ip6-loopback)");
+        try (TcpServer server = TcpServer.start(new ServerConfig().host("::1").port(0), (c, line) -> c.send(line));
+             EventLoopGroup g = EventLoopGroup.start(1, "v6name");
+             Socket refuser = new Socket()) {
+            // The name may resolve to 127.0.0.1 as well: a bound socket that does not listen
+            // holds that port, so an attempt there is refused and ::1 is tried next.
+            refuser.bind(new InetSocketAddress("127.0.0.1", server.port()));
+            LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+            Connection c = TcpClient.connect(g.loop(0), new ClientConfig().host(name).port(server.port()),
+                collecting(got)).get(10, TimeUnit.SECONDS);
+            assertEquals(new InetSocketAddress(v6, server.port()), c.peer());
+            c.send(bytes("by name\n"));
+            assertEquals("by name\n", got.poll(10, TimeUnit.SECONDS));
+            c.close();
         }
     }
 

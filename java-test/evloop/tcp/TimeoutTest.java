@@ -238,6 +238,77 @@ class TimeoutTest {
     }
 
     @Test
+    void aClientsOwnIdleAndReadTimeoutsCloseItsConnection() throws Exception {
+        // The server sets none: the timeouts are the client's, from its ClientConfig.
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0), (c, line) -> c.send(line));
+             evloop.EventLoopGroup g = evloop.EventLoopGroup.start(1, "client")) {
+            for (DisconnectCause which : new DisconnectCause[] {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT}) {
+                java.util.concurrent.CompletableFuture<DisconnectCause> ended = new java.util.concurrent.CompletableFuture<>();
+                ClientConfig cfg = new ClientConfig().port(s.port());
+                cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
+                Connection c = TcpClient.connect(g.loop(0), cfg, new TcpHandler() {
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {}
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        ended.complete(cause);
+                    }
+                }).get(10, TimeUnit.SECONDS);
+                assertTrue(c.isOutbound());
+                assertEquals(which, ended.get(10, TimeUnit.SECONDS));
+            }
+            await("the server to see both go", 5000, () -> s.stats().active() == 0);
+        }
+    }
+
+    @Test
+    void theWriteTimeoutWaitsWhileSlowOutputKeepsMovingAndFiresOnceWhenItSticks() throws Exception {
+        int size = 16 << 20;
+        AtomicInteger fired = new AtomicInteger();
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).writeTimeout(Duration.ofMillis(1000)), new TcpHandler() {
+                @Override
+                public void onConnect(Connection c) {
+                    c.send(new byte[size]);   // read slowly but steadily: more than a second's worth
+                }
+
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {
+                    c.send(new byte[32 << 20]);   // never read: stuck
+                }
+
+                @Override
+                public boolean onTimeout(Connection c, DisconnectCause which) {
+                    fired.incrementAndGet();
+                    return false;
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client slow = new Client(s.port())) {
+            java.io.InputStream in = slow.socket.getInputStream();
+            byte[] chunk = new byte[256 << 10];
+            long t0 = System.nanoTime();
+            for (long read = 0; read < size; ) {
+                int n = in.read(chunk, 0, (int) Math.min(chunk.length, size - read));
+                assertTrue(n > 0, "the output kept coming; " + read + " bytes so far, then " + causes);
+                read += n;
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));   // pacing the reader: at most 12.5 MiB/s
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms > 1000, "slower than the write timeout as a whole: " + ms + " ms");
+            assertEquals(List.of(), causes, "no write timeout while the output moved");
+            slow.send("more\n");
+            await("the stuck output to be reset", 10_000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.WRITE_TIMEOUT), causes);
+            assertEquals(1, fired.get(), "fired once");
+        }
+    }
+
+    @Test
     void aHandlerCanKeepAConnectionThatTimedOut() throws Exception {
         AtomicInteger fired = new AtomicInteger();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(100)),
