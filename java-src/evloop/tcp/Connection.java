@@ -119,15 +119,7 @@ public final class Connection implements Sender {
 
     /** @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP or once closed */
     public PeerCredentials peerCredentials() {
-        if (!(peer() instanceof UnixAddress) || !fd.isOpen()) {
-            return null;
-        }
-        try {
-            int[] p = Sockets.get().peerCredentials(fd.fd());
-            return new PeerCredentials(p[0], p[1], p[2]);
-        } catch (NativeException e) {
-            return null;
-        }
+        return peer() instanceof UnixAddress ? PeerCredentials.of(fd) : null;
     }
 
     /** @return whatever the application keeps with this connection (a session, a parser state) */
@@ -235,24 +227,7 @@ public final class Connection implements Sender {
         long i = idle == null ? -1 : ConnectionConfig.checkDuration("idle", idle).toNanos();
         long r = read == null ? -1 : ConnectionConfig.checkDuration("read", read).toNanos();
         long w = write == null ? -1 : ConnectionConfig.checkDuration("write", write).toNanos();
-        shard.onLoop(() -> setTimeoutsOnLoop(i, r, w));
-    }
-
-    /** Negative: keep that one. */
-    private void setTimeoutsOnLoop(long idle, long read, long write) {
-        if (state == CLOSED) {
-            return;
-        }
-        Timeouts t = timeouts;
-        long i = idle >= 0 ? idle : t == null ? 0 : t.idleNanos();
-        long r = read >= 0 ? read : t == null ? 0 : t.readNanos();
-        long w = write >= 0 ? write : t == null ? 0 : t.writeNanos();
-        if (t == null) {
-            timeouts = new Timeouts(this, shard.loop, i, r, w);
-            pausedTimeouts();
-        } else {
-            t.set(i, r, w);
-        }
+        shard.onLoop(() -> Timeouts.change(this, i, r, w));
     }
 
     /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
@@ -305,7 +280,7 @@ public final class Connection implements Sender {
     }
 
     /** Tells the timeouts whether this side holds reading back; on reading's transitions only. */
-    private void pausedTimeouts() {
+    void pausedTimeouts() {
         if (timeouts != null && state == OPEN && !peerClosed) {
             timeouts.readingPaused(!readerArmed);
         }

@@ -46,6 +46,26 @@ final class Timeouts implements Runnable {
         set(idleNanos, readNanos, writeNanos);
     }
 
+    /**
+     * Sets {@code c}'s timeouts, on its loop thread: a negative one stays as it is. They are
+     * created on first use, knowing whether reading is paused at that moment.
+     */
+    static void change(Connection c, long idle, long read, long write) {
+        if (c.state == Connection.CLOSED) {
+            return;
+        }
+        Timeouts t = c.timeouts;
+        long i = idle >= 0 ? idle : t == null ? 0 : t.idleNanos;
+        long r = read >= 0 ? read : t == null ? 0 : t.readNanos;
+        long w = write >= 0 ? write : t == null ? 0 : t.writeNanos;
+        if (t == null) {
+            c.timeouts = new Timeouts(c, c.shard.loop, i, r, w);
+            c.pausedTimeouts();
+        } else {
+            t.set(i, r, w);
+        }
+    }
+
     /** New limits (zero: off), counted from now; the timer is re-armed for the nearest. */
     void set(long idle, long read, long write) {
         this.idleNanos = idle;
