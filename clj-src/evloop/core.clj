@@ -419,7 +419,10 @@
   Options: those of `start-server` that make sense for one connection (:format,
   :charset, :max-line, watermarks, timeouts, :no-delay), plus :loop (default:
   a loop of its own, closed when the connection closes), :connect-timeout-ms
-  (10000), :local-host / :local-port.
+  (10000: resolving and connecting together; each address of a name gets an
+  equal share of the time left, and a Unix socket whose backlog is full is
+  tried again within it), :local-host / :local-port. Change its timeouts
+  later with `set-timeouts!`.
 
       (def c (connect! {:port 6666} {:on-line (fn [_ l] (println \"got\" l))}))
       (send! c \"hi\\n\")   ; prints: got hi"
