@@ -243,6 +243,30 @@
   ([^Connection conn] (.close conn))
   ([^Connection conn how] (if (= how :abort) (.abort conn) (.close conn))))
 
+(def ^:private timeout-options
+  {:idle-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
+   :read-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
+   :write-timeout-ms (options/int-option 0 Integer/MAX_VALUE)})
+
+(defn set-timeouts!
+  "Changes the timeouts of one open connection `conn` (a server's or a
+  client's), replacing what its options gave it: `{:idle-timeout-ms n
+  :read-timeout-ms n :write-timeout-ms n}`, in ms, 0 turns one off, a key left
+  out keeps its value. Every clock starts over. Idle: no bytes either way;
+  read: no complete line; write: queued output made no progress. Safe from
+  any thread. A bad value or an unknown key throws an ex-info whose data
+  holds the :key. Returns `conn`.
+
+      (set-timeouts! conn {:idle-timeout-ms 300000})"
+  [conn opts]
+  (when-not (instance? Connection conn)
+    (throw (ex-info (str "set-timeouts!: expects a connection (evloop.tcp.Connection), got " (pr-str conn))
+                    {:key :conn :value conn})))
+  (options/check-map "set-timeouts!" timeout-options opts)
+  (let [ms (fn [k] (when-let [n (get opts k)] (Duration/ofMillis (long n))))]
+    (.setTimeouts ^Connection conn (ms :idle-timeout-ms) (ms :read-timeout-ms) (ms :write-timeout-ms)))
+  conn)
+
 (defn normalize-handler
   "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
   [h]
@@ -360,7 +384,9 @@
   (.loop ^TcpServer (:tcp server)))
 
 (defn connections
-  "The server's open connections as data."
+  "The server's open connections as data: :fd :peer :direction :state, byte
+  and frame counters, timeouts; on a Unix socket also the peer process's :pid
+  :uid :gid (SO_PEERCRED)."
   [server]
   (check-server-value "connections" server)
   (mapv data/connection (.connections ^TcpServer (:tcp server))))
@@ -383,7 +409,9 @@
   "Opens a connection to `{:host :port}` (a name, resolved off the loop, or an
   IPv4/IPv6 literal) or to a Unix socket `{:path}`, and returns it once
   connected, to `send!` to and `close-connection!`. Failure throws an ex-info
-  naming the target and errno: `connect(127.0.0.1:1): ECONNREFUSED ...`.
+  naming the target and errno: `connect(127.0.0.1:1): ECONNREFUSED ...`. An
+  interrupt while it waits abandons the attempt (its socket is closed at once)
+  and throws an ex-info, with the thread's interrupt status set again.
 
   `handler` takes the forms `start-server` takes (default: ignore what
   arrives); a var is looked up per event, so redefining it applies to the open
@@ -393,7 +421,10 @@
   Options: those of `start-server` that make sense for one connection (:format,
   :charset, :max-line, watermarks, timeouts, :no-delay), plus :loop (default:
   a loop of its own, closed when the connection closes), :connect-timeout-ms
-  (10000), :local-host / :local-port.
+  (10000: resolving and connecting together; each address of a name gets an
+  equal share of the time left, and a Unix socket whose backlog is full is
+  tried again within it), :local-host / :local-port. Change its timeouts
+  later with `set-timeouts!`.
 
       (def c (connect! {:port 6666} {:on-line (fn [_ l] (println \"got\" l))}))
       (send! c \"hi\\n\")   ; prints: got hi"

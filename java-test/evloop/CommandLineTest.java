@@ -5,12 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.ServerSocket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The echo servers' command lines, as users meet them: every mistake is one line on stderr
@@ -79,6 +88,58 @@ class CommandLineTest {
             oneLine(o.get("java unix and port"), "use --port/--host or --unix, not both", "java unix and port");
             oneLine(o.get("clj nrepl busy"), "cannot start nREPL on 127.0.0.1:" + port
                 + ": Address already in use; choose another with --nrepl-port, or --no-nrepl", "clj nrepl busy");
+        }
+    }
+
+    /** A line through a Unix socket, with the JDK's own client. */
+    private static String echoOver(Path socket, String line) throws Exception {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer in = ByteBuffer.allocate(1024);
+            while (in.position() == 0 || in.get(in.position() - 1) != '\n') {
+                if (ch.read(in) < 0) {
+                    break;
+                }
+            }
+            return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void bothEchoServersServeAUnixSocketWithDashDashUnixAndRemoveItOnStop(@TempDir Path dir) throws Exception {
+        Map<String, String[]> servers = new LinkedHashMap<>();
+        servers.put("java", new String[] {"evloop.examples.EchoServer", "--unix", dir.resolve("java.sock").toString()});
+        servers.put("clj", new String[] {"clojure.main", "-m", "evloop.echo", "--unix", dir.resolve("clj.sock").toString(),
+            "--no-nrepl"});
+        Map<String, FreshJvm> running = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, String[]> e : servers.entrySet()) {
+                String[] cmd = e.getValue();
+                running.put(e.getKey(), FreshJvm.start(4096, cmd[0], java.util.Arrays.copyOfRange(cmd, 1, cmd.length)));
+            }
+            for (Map.Entry<String, FreshJvm> e : running.entrySet()) {
+                FreshJvm j = e.getValue();
+                Path socket = dir.resolve(e.getKey() + ".sock");
+                // readLine blocks: a child that never prints must not hang the test.
+                String banner = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return j.out.readLine();
+                    } catch (java.io.IOException io) {
+                        return "stdout failed: " + io;
+                    }
+                }).get(120, TimeUnit.SECONDS);
+                assertEquals("evloop echo server listening on unix:" + socket, banner, e.getKey() + ": " + j.stderr());
+                assertTrue(Files.exists(socket), e.getKey());
+                assertEquals("over unix ✓\n", echoOver(socket, "over unix ✓\n"), e.getKey());
+                j.process.destroy();   // SIGTERM: the shutdown hook stops the server
+                assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), e.getKey() + " did not exit");
+                assertFalse(Files.exists(socket), e.getKey() + ": the socket file went with the server");
+            }
+        } finally {
+            for (FreshJvm j : running.values()) {
+                j.close();
+            }
         }
     }
 

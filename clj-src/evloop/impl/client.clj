@@ -17,6 +17,8 @@
       (instance? NativeException c) (native-ex-info c target)
       (instance? UnknownHostException c)
       (ex-info (.getMessage c) (assoc target :key (if (re-find #"local address" (str (.getMessage c))) :local-host :host)) c)
+      (instance? InterruptedException c)
+      (ex-info (str "connect! was interrupted while connecting; the attempt was abandoned") target c)
       (instance? TimeoutException c)
       (ex-info (str "connect! did not connect within " (+ (:connect-timeout-ms opts 10000) 5000) " ms") target c)
       :else (ex-info (str "connect! failed: " (.getMessage c)) target c))))
@@ -39,5 +41,11 @@
     (try
       (.get ^java.util.concurrent.Future f (+ (:connect-timeout-ms opts 10000) 5000) TimeUnit/MILLISECONDS)
       (catch Exception e
+        ;; Any way of giving up, an interrupt too, aborts the attempt (the future's
+        ;; cancel releases its socket and timer on the loop).
         (.cancel ^java.util.concurrent.Future f false)
+        (when (instance? InterruptedException e)
+          ;; get cleared the thread's interrupt status when it threw: set it again, so
+          ;; whoever interrupted this thread still sees it past the ex-info.
+          (.interrupt (Thread/currentThread)))
         (throw (failure e opts native-ex-info))))))

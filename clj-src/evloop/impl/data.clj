@@ -4,7 +4,7 @@
   (:require [evloop.impl.enums :as enums])
   (:import (evloop EventLoop FdEvent FdInfo Interest LoopStats)
            (evloop.net UnixAddress)
-           (evloop.tcp ClientStats ConnectionInfo ServerStats)
+           (evloop.tcp ClientStats ConnectionInfo PeerCredentials ServerStats)
            (java.net InetSocketAddress)
            (java.util Set)))
 
@@ -71,7 +71,7 @@
 (defn- ms [nanos] (quot nanos 1000000))
 
 (defn connection
-  "ConnectionInfo as a map."
+  "ConnectionInfo as a map; a Unix socket's has the peer's :pid :uid :gid."
   [^ConnectionInfo c]
   (cond-> {:fd (.fd c) :peer (address (.peer c))
            :direction (if (.outbound c) :outbound :inbound)
@@ -82,7 +82,9 @@
            :output-backed-up? (.outputBackedUp c)}
     (pos? (.idleTimeoutNanos c)) (assoc :idle-timeout-ms (ms (.idleTimeoutNanos c)))
     (pos? (.readTimeoutNanos c)) (assoc :read-timeout-ms (ms (.readTimeoutNanos c)))
-    (pos? (.writeTimeoutNanos c)) (assoc :write-timeout-ms (ms (.writeTimeoutNanos c)))))
+    (pos? (.writeTimeoutNanos c)) (assoc :write-timeout-ms (ms (.writeTimeoutNanos c)))
+    (.peerCredentials c) (merge (let [^PeerCredentials p (.peerCredentials c)]
+                                  {:pid (.pid p) :uid (.uid p) :gid (.gid p)}))))
 
 (defn server-stats
   "ServerStats as a map."

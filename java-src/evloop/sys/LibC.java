@@ -224,6 +224,25 @@ public interface LibC {
     int shutdown(int fd, int how);
 
     /**
+     * {@code open(2)}.
+     *
+     * @param path the path
+     * @param flags O_RDONLY, O_DIRECTORY, O_CLOEXEC...
+     * @return the new fd, or -1 with errno set
+     */
+    int open(String path, int flags);
+
+    /**
+     * {@code flock(2)}: an advisory lock on an open file (or directory), held by its open file
+     * description until it is closed.
+     *
+     * @param fd an open fd
+     * @param operation LOCK_EX, LOCK_UN, or-ed with LOCK_NB
+     * @return 0, or -1 with errno set (EWOULDBLOCK with LOCK_NB while another holds it)
+     */
+    int flock(int fd, int operation);
+
+    /**
      * {@code strerror(3)}: the C library's text for an errno value, for messages.
      *
      * @param errnum an errno value

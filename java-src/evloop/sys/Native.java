@@ -24,6 +24,9 @@ public final class Native {
     static final int O_NONBLOCK = 0x800;
     static final int O_CLOEXEC = 0x80000;
     private static final int MSG_NOSIGNAL = 0x4000;
+    private static final int O_DIRECTORY = 0x10000;
+    private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
 
     private static final Native DEFAULT = load();
 
@@ -221,6 +224,37 @@ public final class Native {
         check(libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_NONBLOCK | O_CLOEXEC, 0, address(fds)),
             "socketpair", "AF_UNIX, SOCK_STREAM");
         return new int[] {fds.getInt(0), fds.getInt(4)};
+    }
+
+    /**
+     * Opens a directory and takes an exclusive {@code flock(2)} on it, waiting at most
+     * {@code timeoutMillis} for another holder: processes that take the same lock around a few
+     * steps in that directory (publishing a Unix socket file) never interleave them. flock
+     * locks belong to an open file description, so two opens in one process exclude each other
+     * too. The lock is held until the returned fd is closed.
+     *
+     * @param path a directory
+     * @param timeoutMillis how long to wait for another holder to let go
+     * @return the directory's fd, holding the lock; the caller owns it
+     * @throws NativeException naming open (EACCES, ENOENT, say) or flock (EWOULDBLOCK when the
+     *     wait timed out) with the path
+     */
+    public int lockDirectory(String path, long timeoutMillis) throws NativeException {
+        int fd = check(libc.open(path, O_DIRECTORY | O_CLOEXEC), "open", path + ", O_RDONLY|O_DIRECTORY");
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        while (libc.flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int errno = errno();
+            if (errno == Errno.EINTR) {
+                continue;
+            }
+            if (errno != Errno.EAGAIN || System.nanoTime() - deadline > 0) {
+                closeQuietly(fd);
+                throw error("flock", path + ", LOCK_EX", errno);
+            }
+            // Holders keep it for a few syscalls: poll rather than block, so the wait is bounded.
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+        return fd;
     }
 
     // ---- bytes -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ public final class ClientConfig extends ConnectionConfig<ClientConfig> {
     String localHost;
     int localPort;
     Duration connectTimeout = Duration.ofSeconds(10);
+    /** How the host's name becomes addresses; a test replaces it to control their order. */
+    Connector.Resolver resolver = java.net.InetAddress::getAllByName;
 
     /**
      * @param host a name (resolved off the loop thread), or an IPv4 or IPv6 literal; default 127.0.0.1
@@ -46,8 +48,11 @@ public final class ClientConfig extends ConnectionConfig<ClientConfig> {
     }
 
     /**
-     * @param host local address to bind before connecting (an IP literal); null: the kernel picks
-     * @param port local port, 0 to 65535 (0: any)
+     * The local end of a TCP connection: bound before connecting.
+     *
+     * @param host local address to bind (an IP literal); null: the wildcard address of the
+     *     target's family (0.0.0.0 or ::), so the kernel picks the interface, with {@code port}
+     * @param port local port, 0 to 65535 (0: the kernel picks one)
      * @return this config
      */
     public ClientConfig localAddress(String host, int port) {
@@ -58,7 +63,12 @@ public final class ClientConfig extends ConnectionConfig<ClientConfig> {
     }
 
     /**
-     * @param timeout how long resolving and connecting may take together; default 10 s
+     * How long resolving and connecting may take together. A name with several addresses gives
+     * each its share of the time left (what remains divided by the addresses left), so an
+     * address that never answers does not use up the others' time. A Unix socket whose
+     * listener's backlog is full is tried again until this passes.
+     *
+     * @param timeout the bound; default 10 s
      * @return this config
      */
     public ClientConfig connectTimeout(Duration timeout) {

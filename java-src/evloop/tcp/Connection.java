@@ -121,15 +121,7 @@ public final class Connection implements Sender {
 
     /** @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP or once closed */
     public PeerCredentials peerCredentials() {
-        if (!(peer() instanceof UnixAddress) || !fd.isOpen()) {
-            return null;
-        }
-        try {
-            int[] p = Sockets.get().peerCredentials(fd.fd());
-            return new PeerCredentials(p[0], p[1], p[2]);
-        } catch (NativeException e) {
-            return null;
-        }
+        return peer() instanceof UnixAddress ? PeerCredentials.of(fd) : null;
     }
 
     /** @return whatever the application keeps with this connection (a session, a parser state) */
@@ -255,34 +247,22 @@ public final class Connection implements Sender {
 
     /**
      * Sets this connection's timeouts (see {@link ConnectionConfig}), replacing those its server
-     * or client gave it; zero turns one off. The timer starts over.
+     * or client gave it; zero turns one off, null keeps it as it is. Every clock starts over.
      *
      * @param idle no bytes either way for this long
      * @param read no complete frame for this long
      * @param write queued output made no progress for this long
      */
     public void setTimeouts(Duration idle, Duration read, Duration write) {
-        long i = ConnectionConfig.checkDuration("idle", idle).toNanos();
-        long r = ConnectionConfig.checkDuration("read", read).toNanos();
-        long w = ConnectionConfig.checkDuration("write", write).toNanos();
-        shard.onLoop(() -> {
-            if (state == CLOSED) {
-                return;
-            }
-            if (timeouts == null) {
-                timeouts = new Timeouts(this, shard.loop, i, r, w);
-            } else {
-                timeouts.set(i, r, w);
-            }
-        });
+        long i = idle == null ? -1 : ConnectionConfig.checkDuration("idle", idle).toNanos();
+        long r = read == null ? -1 : ConnectionConfig.checkDuration("read", read).toNanos();
+        long w = write == null ? -1 : ConnectionConfig.checkDuration("write", write).toNanos();
+        shard.onLoop(() -> Timeouts.change(this, i, r, w));
     }
 
     /** @return this connection as data; loop thread (see {@link TcpServer#connections()}) */
     public ConnectionInfo info() {
-        Timeouts t = timeouts;
-        return new ConnectionInfo(number, peer(), outbound, bytesIn, bytesOut, framesIn, partialLength,
-            out == null ? 0 : out.size(), backedUp, readingPaused, state == OPEN ? "open" : state == CLOSING ? "closing" : "closed",
-            t == null ? 0 : t.idleNanos(), t == null ? 0 : t.readNanos(), t == null ? 0 : t.writeNanos());
+        return ConnectionInfo.of(this);
     }
 
     @Override
@@ -317,12 +297,23 @@ public final class Connection implements Sender {
         return own != null ? own : shard.endpoint.handler();
     }
 
-    /** Puts the connection in the read table exactly while it should be read. */
+    /**
+     * Puts the connection in the read table exactly while it should be read, and stops the
+     * idle and read clocks while it is out of it on this side's account (paused, backed up).
+     */
     void updateReading() {
         boolean want = state == OPEN && !peerClosed && !backedUp && !readingPaused;
         if (want != readerArmed) {
             readerArmed = want;
             shard.loop.onReadable(fd.fd(), want ? shard.resources.reader : null);
+            pausedTimeouts();
+        }
+    }
+
+    /** Tells the timeouts whether this side holds reading back; on reading's transitions only. */
+    void pausedTimeouts() {
+        if (timeouts != null && state == OPEN && !peerClosed) {
+            timeouts.readingPaused(!readerArmed);
         }
     }
 
@@ -391,6 +382,20 @@ public final class Connection implements Sender {
         closing = new Closing(cause, shard.loop.schedule(shard.endpoint.closeTimeoutNanos, TimeUnit.NANOSECONDS,
             () -> abortNow(DisconnectCause.CLOSE_TIMEOUT)));
         w.flushUnlessCorked(this);
+    }
+
+    /**
+     * An idle or read timeout expired: what the socket takes now is written, and the connection
+     * closes without waiting. Output it does not take is dropped with a reset: a peer that let
+     * the timeout pass gets no grace period, and the close timeout would otherwise hold the
+     * connection and then report CLOSE_TIMEOUT instead of why it ended. A handler that wants
+     * the flush keeps the connection in onTimeout and calls {@link #close()} itself.
+     */
+    void closeOnTimeout(DisconnectCause cause) {
+        closeGracefully(cause);
+        if (state == CLOSING) {
+            abortNow(cause);
+        }
     }
 
     /** The Writer drained the output of a closing connection. */

@@ -18,6 +18,12 @@ import java.util.Objects;
  *       closed as surely as a silent one;</li>
  *   <li>write: output is queued and none of it was written.</li>
  * </ul>
+ * An expired connection closes at once, without the close timeout's grace: for idle and read
+ * after writing what the socket takes then (output it does not take is dropped, with a reset),
+ * for write with a reset. {@link TcpHandler#onDisconnect} hears the timeout's own cause.
+ * While this side pauses reading ({@link Connection#pauseReading}, or output above the high
+ * watermark) the idle and read clocks stand still, and they start over when reading resumes:
+ * the peer's bytes waiting in the socket are not its silence. The write timeout runs on.
  * They cost one timer per connection, re-armed only when it fires, and no clock read per
  * message: activity is stamped with the loop's per-turn clock ({@code EventLoop.now()}).
  *

@@ -22,10 +22,24 @@ import java.util.List;
  * @param idleTimeoutNanos  its idle timeout, 0 for none
  * @param readTimeoutNanos  its read timeout, 0 for none
  * @param writeTimeoutNanos its write timeout, 0 for none
+ * @param peerCredentials   on a Unix socket, the peer process's pid, uid and gid (SO_PEERCRED);
+ *                          null on TCP
  */
 public record ConnectionInfo(int fd, SocketAddress peer, boolean outbound, long bytesIn, long bytesOut, long framesIn,
                              int bufferedIn, long queuedOut, boolean outputBackedUp, boolean readingPaused,
-                             String state, long idleTimeoutNanos, long readTimeoutNanos, long writeTimeoutNanos) {
+                             String state, long idleTimeoutNanos, long readTimeoutNanos, long writeTimeoutNanos,
+                             PeerCredentials peerCredentials) {
+    /** {@code c} as data now; loop thread. */
+    static ConnectionInfo of(Connection c) {
+        Timeouts t = c.timeouts;
+        byte state = c.state;
+        return new ConnectionInfo(c.fd(), c.peer(), c.isOutbound(), c.bytesIn, c.bytesOut, c.framesIn, c.partialLength,
+            c.out == null ? 0 : c.out.size(), c.backedUp, c.readingPaused,
+            state == Connection.OPEN ? "open" : state == Connection.CLOSING ? "closing" : "closed",
+            t == null ? 0 : t.idleNanos(), t == null ? 0 : t.readNanos(), t == null ? 0 : t.writeNanos(),
+            c.peerCredentials());
+    }
+
     /**
      * @param loop a loop
      * @return every connection on it, of any server or client, as data (asks the loop thread)

@@ -70,8 +70,10 @@ public final class ServerConfig extends ConnectionConfig<ServerConfig> {
     /**
      * Listens on a Unix domain socket instead of TCP. A path whose socket nobody listens on any
      * more (a server that died) is replaced; one where a server still listens fails with
-     * EADDRINUSE; a path that is not a socket is never touched. The file is removed when the
-     * server closes. {@code @name} is a Linux abstract name: no file at all.
+     * EADDRINUSE; a path that is not a socket is never touched. Of servers starting on one path
+     * at once, one gets it and the others fail with EADDRINUSE. The file appears only once it
+     * listens, with its mode. It is removed when the server closes. {@code @name} is a Linux
+     * abstract name: no file at all.
      *
      * @param path a filesystem path of at most 107 bytes, or {@code @name}; null: TCP
      * @return this config

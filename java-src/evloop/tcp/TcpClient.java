@@ -56,6 +56,7 @@ public final class TcpClient implements Closeable {
         d.localPort = c.localPort;
         d.connectTimeout = c.connectTimeout;
         d.noDelay = c.noDelay;
+        d.resolver = c.resolver;
         return d;
     }
 

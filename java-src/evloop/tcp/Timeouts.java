@@ -12,6 +12,11 @@ import java.util.concurrent.TimeUnit;
  * connection; the timer is then re-armed for whatever is left. Ten thousand quiet connections
  * with timeouts therefore cost ten thousand timers that fire once per period, and nothing in
  * between. Loop thread only; created only for connections that have a timeout.
+ *
+ * <p>While this side pauses reading (the application's pauseReading, or output above the high
+ * watermark) the idle and read clocks stand still: the peer's bytes wait in the socket because
+ * of us, not of it. They start over when reading resumes. A peer that stops reading our output
+ * is the write timeout's to catch, and that one keeps running.
  */
 final class Timeouts implements Runnable {
     private final Connection conn;
@@ -28,6 +33,8 @@ final class Timeouts implements Runnable {
     private ScheduledTask timer;
     /** When the timer fires; Long.MAX_VALUE without one. */
     private long timerDeadline = Long.MAX_VALUE;
+    /** This side paused reading: the idle and read clocks stand still. */
+    private boolean readingPaused;
 
     Timeouts(Connection conn, EventLoop loop, long idleNanos, long readNanos, long writeNanos) {
         this.conn = conn;
@@ -37,6 +44,26 @@ final class Timeouts implements Runnable {
         lastFrame = now;
         lastWrite = now;
         set(idleNanos, readNanos, writeNanos);
+    }
+
+    /**
+     * Sets {@code c}'s timeouts, on its loop thread: a negative one stays as it is. They are
+     * created on first use, knowing whether reading is paused at that moment.
+     */
+    static void change(Connection c, long idle, long read, long write) {
+        if (c.state == Connection.CLOSED) {
+            return;
+        }
+        Timeouts t = c.timeouts;
+        long i = idle >= 0 ? idle : t == null ? 0 : t.idleNanos;
+        long r = read >= 0 ? read : t == null ? 0 : t.readNanos;
+        long w = write >= 0 ? write : t == null ? 0 : t.writeNanos;
+        if (t == null) {
+            c.timeouts = new Timeouts(c, c.shard.loop, i, r, w);
+            c.pausedTimeouts();
+        } else {
+            t.set(i, r, w);
+        }
     }
 
     /** New limits (zero: off), counted from now; the timer is re-armed for the nearest. */
@@ -96,6 +123,29 @@ final class Timeouts implements Runnable {
         }
     }
 
+    /**
+     * Reading was paused or resumed on this side. Pausing only sets the flag (a timer that
+     * fires meanwhile re-arms for the write timeout alone, or not at all); resuming starts the
+     * idle and read clocks over, and re-arms only if the timer would fire too late for them.
+     * Called on those transitions, never per message.
+     */
+    void readingPaused(boolean paused) {
+        if (paused == readingPaused) {
+            return;
+        }
+        readingPaused = paused;
+        if (!paused) {
+            long now = loop.now();
+            lastIo = now;
+            lastFrame = now;
+            long nearest = Math.min(idleNanos > 0 ? idleNanos : Long.MAX_VALUE, readCounts() ? readNanos : Long.MAX_VALUE);
+            if (nearest != Long.MAX_VALUE && now + nearest - timerDeadline < 0) {
+                disarm();
+                arm(now);
+            }
+        }
+    }
+
     void cancel() {
         disarm();
         idleNanos = readNanos = writeNanos = 0;
@@ -130,7 +180,7 @@ final class Timeouts implements Runnable {
                 return;
             }
         }
-        if (idleNanos > 0 && now - lastIo >= idleNanos) {
+        if (idleCounts() && now - lastIo >= idleNanos) {
             lastIo = now;
             if (!expired(DisconnectCause.IDLE_TIMEOUT)) {
                 return;
@@ -143,8 +193,9 @@ final class Timeouts implements Runnable {
     }
 
     /**
-     * Tells the handler; unless it keeps the connection, closes it: gracefully for idle and
-     * read, with a reset for write (its output is stuck). Returns whether the connection stays.
+     * Tells the handler; unless it keeps the connection, closes it at once with this cause:
+     * after writing what the socket takes for idle and read, with a reset for write (its output
+     * is stuck). Returns whether the connection stays.
      */
     private boolean expired(DisconnectCause which) {
         try {
@@ -158,7 +209,7 @@ final class Timeouts implements Runnable {
         if (which == DisconnectCause.WRITE_TIMEOUT) {
             conn.abortNow(which);
         } else {
-            conn.closeGracefully(which);
+            conn.closeOnTimeout(which);
         }
         return false;
     }
@@ -168,12 +219,16 @@ final class Timeouts implements Runnable {
      * sender, so the read timeout neither fires nor sets when the timer does.
      */
     private boolean readCounts() {
-        return readNanos > 0 && !conn.isPeerClosed();
+        return readNanos > 0 && !readingPaused && !conn.isPeerClosed();
+    }
+
+    private boolean idleCounts() {
+        return idleNanos > 0 && !readingPaused;
     }
 
     private void arm(long now) {
         long next = Long.MAX_VALUE;
-        if (idleNanos > 0) {
+        if (idleCounts()) {
             next = Math.min(next, lastIo + idleNanos - now);
         }
         if (readCounts()) {

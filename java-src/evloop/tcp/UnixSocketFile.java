@@ -3,34 +3,60 @@ package evloop.tcp;
 import evloop.net.Fd;
 import evloop.net.UnixAddress;
 import evloop.sys.Errno;
+import evloop.sys.Native;
 import evloop.sys.NativeException;
+import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A listening Unix socket and the file it lives at. Binding over a path whose socket nobody
  * listens on any more (a server that died) replaces it; over a live one fails with EADDRINUSE
  * naming the path; a path that exists but is not a socket is never touched.
  *
- * <p>The socket is bound under a temporary name beside the path, given its mode, made to
- * listen, and only then renamed onto the path: the path never shows a socket with the wrong
- * mode, nor one that does not listen yet (which another server starting at the same moment
- * would take for stale), and a start that fails leaves no file. On close the file is removed,
- * but only if it is still the one this server created (same inode): a later server may own the
- * path by then. Abstract names ({@code @name}) have no file, so none of this applies to them.
+ * <p>The socket is bound under a temporary name beside the path, given its mode (before
+ * {@code listen}, so nobody connects through a wider one), made to listen, and then published
+ * with {@code link(2)}, which fails with EEXIST rather than replace anything: the path shows
+ * only a socket that listens, with its mode, and never takes the place of a live socket or of
+ * a file that appeared meanwhile. (rename(2) would replace them.) If the path exists, it is
+ * judged: not a socket, or a socket that accepts (or whose backlog is full), refuses the
+ * start; a socket whose connect is refused (ECONNREFUSED) is stale, so it is unlinked, if it
+ * is still the same inode, and the link tried again, a few times at most.
+ *
+ * <p>Two servers that find the same stale file could otherwise both unlink, one of them the
+ * other's fresh socket. So every step, from the link to the unlink of a stale file, runs under
+ * an exclusive flock on the directory, which evloop's servers in every process take; only a
+ * program that removes socket files without it could still race. (The mode is set with chmod on
+ * the bound file, not with the umask, which is process-wide.) A directory this process cannot
+ * open for the lock is used without it.
+ *
+ * <p>A path too long to leave room for the temporary name is bound directly, under the same
+ * lock. On close the file is removed, but only if it is still the one this server created
+ * (same inode): a later server may own the path by then. The peer name the kernel records is
+ * the temporary one. Abstract names ({@code @name}) have no file, so none of this applies.
  */
 final class UnixSocketFile {
     private static final System.Logger LOG = System.getLogger(UnixSocketFile.class.getName());
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
+    /** How often a stale file may be cleared before the path is taken for contested. */
+    private static final int ATTEMPTS = 3;
+    private static final long LOCK_WAIT_MILLIS = 5000;
+    /** Tells temporary names apart within this process. */
+    private static final AtomicLong TMP = new AtomicLong(ProcessHandle.current().pid() << 20);
 
     private final Path path;
     private final Object inode;
@@ -44,93 +70,155 @@ final class UnixSocketFile {
     static Fd listen(UnixAddress addr, int backlog, int mode, UnixSocketFile[] file) throws NativeException {
         Sockets sockets = Sockets.get();
         Fd fd = Fd.own(sockets.unixStream());
-        if (addr.isAbstract()) {
-            try {
+        try {
+            if (addr.isAbstract()) {
                 sockets.bindUnix(fd.fd(), addr.path());
                 sockets.listen(fd.fd(), backlog);
                 return fd;
-            } catch (NativeException | RuntimeException e) {
-                fd.close();
-                throw e;
             }
-        }
-        Path target = Path.of(addr.path());
-        Path tmp = target.resolveSibling(target.getFileName() + "." + Long.toHexString(TMP.incrementAndGet()) + "~");
-        // A temporary name too long for sun_path: bind the path itself (the old way, with its gap).
-        boolean viaTmp = tmp.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= evloop.sys.SockAddr.MAX_UNIX_PATH;
-        Path bound = viaTmp ? tmp : target;
-        try {
-            clearStale(addr.path());
-            sockets.bindUnix(fd.fd(), bound.toString());
-            if (mode >= 0) {
-                Files.setPosixFilePermissions(bound, permissions(mode));
+            Path target = Path.of(addr.path());
+            try (Fd lock = lockDirectory(target.toAbsolutePath().getParent())) {
+                file[0] = new UnixSocketFile(target, publish(fd, target, backlog, mode));
             }
-            sockets.listen(fd.fd(), backlog);
-            if (viaTmp) {
-                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            }
-            file[0] = new UnixSocketFile(target, Files.getAttribute(target, "unix:ino", LinkOption.NOFOLLOW_LINKS));
             return fd;
-        } catch (RuntimeException | IOException e) {
+        } catch (NativeException | RuntimeException e) {
             fd.close();
-            if (viaTmp) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
-            }
-            if (e instanceof IOException && !(e instanceof NativeException)) {
-                throw new UncheckedIOException("setting up the unix socket " + addr.path() + ": " + e.getMessage(),
-                    (IOException) e);
-            }
-            if (e instanceof NativeException) {
-                throw (NativeException) e;
-            }
-            throw (RuntimeException) e;
+            throw e;
+        } catch (IOException e) {
+            fd.close();
+            throw new UncheckedIOException("setting up the unix socket " + addr.path() + ": " + e.getMessage(), e);
         }
     }
 
-    /** Tells temporary names apart within this process. */
-    private static final java.util.concurrent.atomic.AtomicLong TMP = new java.util.concurrent.atomic.AtomicLong(
-        ProcessHandle.current().pid() << 20);
-
-    /** A socket file nobody listens on is removed; a live one, or anything else, is refused. */
-    private static void clearStale(String path) throws NativeException {
-        Path p = Path.of(path);
-        int mode;
+    /** The directory's lock, or null if this process cannot open the directory. */
+    private static Fd lockDirectory(Path dir) throws NativeException {
         try {
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                return;
+            return Fd.own(Native.get().lockDirectory(dir.toString(), LOCK_WAIT_MILLIS));
+        } catch (NativeException e) {
+            if (e.syscall().equals("flock")) {
+                throw e;   // another holder kept it past the wait: say so rather than race it
             }
-            mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            throw new UncheckedIOException("inspecting " + path + ": " + e.getMessage(), e);
+            LOG.log(Level.DEBUG, "cannot lock " + dir + " while binding a unix socket there; binding without", e);
+            return null;   // try-with-resources closes nothing
         }
-        if ((mode & S_IFMT) != S_IFSOCK) {
-            throw new NativeException("bind", path, Errno.EADDRINUSE,
-                "Address already in use: the path exists and is not a socket; it is left alone");
+    }
+
+    /** Binds, sets the mode, listens and makes the socket appear at {@code target}; returns its inode. */
+    private static Object publish(Fd fd, Path target, int backlog, int mode) throws NativeException, IOException {
+        Sockets sockets = Sockets.get();
+        Path tmp = target.resolveSibling(target.getFileName() + "." + Long.toHexString(TMP.incrementAndGet()) + "~");
+        if (tmp.toString().getBytes(StandardCharsets.UTF_8).length > SockAddr.MAX_UNIX_PATH) {
+            return publishDirectly(fd, target, backlog, mode);
+        }
+        try {
+            sockets.bindUnix(fd.fd(), tmp.toString());
+            Object inode = inode(tmp);
+            setMode(tmp, mode);
+            sockets.listen(fd.fd(), backlog);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    Files.createLink(target, tmp);   // link(2): EEXIST rather than replace
+                    return inode;
+                } catch (FileAlreadyExistsException taken) {
+                    clearStale(target, attempt);
+                }
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** For a path too long for a temporary name beside it: bind it as is. */
+    private static Object publishDirectly(Fd fd, Path target, int backlog, int mode) throws NativeException, IOException {
+        Sockets sockets = Sockets.get();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                sockets.bindUnix(fd.fd(), target.toString());
+                break;
+            } catch (NativeException e) {
+                if (e.errno() != Errno.EADDRINUSE) {
+                    throw e;
+                }
+                clearStale(target, attempt);
+            }
+        }
+        Object inode = inode(target);
+        try {
+            setMode(target, mode);
+            sockets.listen(fd.fd(), backlog);
+            return inode;
+        } catch (IOException | RuntimeException e) {
+            new UnixSocketFile(target, inode).remove();   // a start that fails leaves no file
+            throw e;
+        }
+    }
+
+    /**
+     * The path is taken: a stale socket file is removed (the caller then tries again); anything
+     * else refuses the start with EADDRINUSE naming the path. Runs under the directory's lock.
+     */
+    private static void clearStale(Path path, int attempt) throws NativeException, IOException {
+        if (attempt > ATTEMPTS) {
+            throw busy(path, "Address already in use: the path kept being taken while stale files were cleared");
+        }
+        Map<String, Object> seen;
+        try {
+            seen = Files.readAttributes(path, "unix:mode,ino", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+            return;
+        }
+        if (((Integer) seen.get("mode") & S_IFMT) != S_IFSOCK) {
+            throw busy(path, "Address already in use: the path exists and is not a socket; it is left alone");
         }
         Sockets sockets = Sockets.get();
         try (Fd probe = Fd.own(sockets.unixStream())) {
-            sockets.connectUnix(probe.fd(), path);
+            sockets.connectUnix(probe.fd(), path.toString());
         } catch (NativeException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return;
+            }
             if (e.errno() == Errno.ECONNREFUSED) {
-                try {
-                    Files.deleteIfExists(p);
-                    LOG.log(Level.INFO, "replaced the stale unix socket " + path + " (nobody listened on it)");
-                    return;
-                } catch (IOException io) {
-                    throw new UncheckedIOException("removing the stale unix socket " + path + ": " + io.getMessage(), io);
-                }
+                removeIfStill(path, seen.get("ino"));
+                return;
             }
             if (e.errno() != Errno.EAGAIN) {
-                throw new NativeException("bind", path, e.errno(), Errno.name(e.errno())
+                throw busy(path, e.errno(), Errno.name(e.errno())
                     + " while checking whether a server listens on the socket already there");
             }
         }
         // It accepted, or its backlog is full (EAGAIN): a server is listening there.
-        throw new NativeException("bind", path, Errno.EADDRINUSE, "Address already in use: a server is listening on it");
+        throw busy(path, "Address already in use: a server is listening on it");
+    }
+
+    /** Unlinks the stale socket, unless the path now holds another file (the next link attempt judges that). */
+    private static void removeIfStill(Path path, Object inode) throws IOException {
+        try {
+            Map<String, Object> now = Files.readAttributes(path, "unix:mode,ino", LinkOption.NOFOLLOW_LINKS);
+            if (inode.equals(now.get("ino")) && ((Integer) now.get("mode") & S_IFMT) == S_IFSOCK) {
+                Files.delete(path);
+                LOG.log(Level.INFO, "replaced the stale unix socket " + path + " (nobody listened on it)");
+            }
+        } catch (NoSuchFileException gone) {
+            // removed meanwhile: the path is free
+        }
+    }
+
+    private static NativeException busy(Path path, String why) {
+        return busy(path, Errno.EADDRINUSE, why);
+    }
+
+    private static NativeException busy(Path path, int errno, String why) {
+        return new NativeException("bind", path.toString(), errno, why);
+    }
+
+    private static Object inode(Path p) throws IOException {
+        return Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static void setMode(Path p, int mode) throws IOException {
+        if (mode >= 0) {
+            Files.setPosixFilePermissions(p, permissions(mode));
+        }
     }
 
     private static Set<PosixFilePermission> permissions(int mode) {
@@ -147,7 +235,7 @@ final class UnixSocketFile {
     /** Removes the file if it is still the socket this server bound. */
     void remove() {
         try {
-            if (inode.equals(Files.getAttribute(path, "unix:ino", LinkOption.NOFOLLOW_LINKS))) {
+            if (inode.equals(inode(path))) {
                 Files.delete(path);
             }
         } catch (IOException | RuntimeException e) {

@@ -82,6 +82,41 @@ class ClientLifecycleTest {
         }
     }
 
+    /**
+     * A caller that stops waiting (cancel, orTimeout, an interrupted get that cancels) aborts
+     * the attempt: its socket and timer go at once, not when the connect timeout would have
+     * fired, and its client drains, so closing it does not wait for a connect nobody wants.
+     */
+    @Test
+    void aConnectItsCallerGaveUpOnReleasesItsSocketTimerAndClientAtOnce() throws Exception {
+        try (FullBacklog full = new FullBacklog(); EventLoopGroup g = EventLoopGroup.start(1, "c")) {
+            EventLoop loop = g.loop(0);
+            ClientConfig cfg = new ClientConfig().port(full.port()).connectTimeout(Duration.ofMinutes(1));
+            int before = TestFds.openFds();
+
+            // A one-shot connect, cancelled: its own client closes and lets go of the loop.
+            CompletableFuture<Connection> once = TcpClient.connect(loop, cfg, (c, l) -> {});
+            await("the one-shot connect to be under way", 5000, () -> TestFds.openFds() > before);
+            assertTrue(once.cancel(false));
+            await("its socket to be closed", 2000, () -> TestFds.openFds() <= before);
+            await("its client to let go of the loop", 2000, LoopResources.of(loop).shards::isEmpty);
+            assertEquals(0, loop.call(() -> loop.stats().pendingTimers()), "its connect timer was cancelled");
+
+            // A client's connect that the caller times out (orTimeout completes the very future).
+            TcpClient client = TcpClient.create(loop, cfg, (c, l) -> {});
+            CompletableFuture<Connection> f = client.connect().orTimeout(200, TimeUnit.MILLISECONDS);
+            assertInstanceOf(java.util.concurrent.TimeoutException.class, failureOf(f));
+            await("the timed-out attempt's socket to be closed", 2000, () -> TestFds.openFds() <= before);
+            await("the attempt to count as failed", 2000, () -> client.stats().failed() == 1);
+            assertEquals(0, loop.call(() -> loop.stats().pendingTimers()), "its connect timer was cancelled");
+            long t0 = System.nanoTime();
+            client.close();
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms < 1500, "nothing in flight to wait for: close took " + ms + " ms");
+            await("the client to let go of the loop", 2000, LoopResources.of(loop).shards::isEmpty);
+        }
+    }
+
     @Test
     void closingTheLoopFailsConnectsInFlightAndReleasesTheirFds() throws Exception {
         try (FullBacklog full = new FullBacklog()) {

@@ -27,6 +27,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class TcpClientTest {
@@ -217,14 +218,158 @@ class TcpClientTest {
         }
     }
 
+    /** Fills the backlog of a listener that never accepts: further SYNs are dropped, unanswered. */
+    private static List<Socket> fillBacklog(ServerSocket listener) {
+        List<Socket> fillers = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                Socket s = new Socket();
+                fillers.add(s);
+                s.connect(new InetSocketAddress(listener.getInetAddress(), listener.getLocalPort()), 200);
+            }
+        } catch (java.io.IOException backlogFull) {
+            // exactly the state wanted
+        }
+        return fillers;
+    }
+
     @Test
-    void anUnresolvableHostFailsClearlyWithoutBlockingTheLoop() throws Exception {
+    void eachAddressGetsAShareOfTheConnectTimeoutSoOneThatNeverAnswersDoesNotSinkTheRest() throws Exception {
+        // The name's first address drops SYNs (127.0.0.2, a full backlog on the server's port),
+        // its second is the server: with one deadline for both, the first used it all up.
+        try (TcpServer server = TcpServer.start(new ServerConfig().port(0), (c, line) -> c.send(line));
+             ServerSocket blackhole = new ServerSocket();
+             EventLoopGroup g = EventLoopGroup.start(1, "share")) {
+            blackhole.bind(new InetSocketAddress("127.0.0.2", server.port()), 1);
+            List<Socket> fillers = fillBacklog(blackhole);
+            try {
+                ClientConfig cfg = new ClientConfig().host("two.test").port(server.port()).connectTimeout(Duration.ofSeconds(2));
+                cfg.resolver = host -> new java.net.InetAddress[] {
+                    java.net.InetAddress.getByName("127.0.0.2"), java.net.InetAddress.getByName("127.0.0.1")};
+                int before = TestFds.openFds();
+                LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+                long t0 = System.nanoTime();
+                Connection c = TcpClient.connect(g.loop(0), cfg, collecting(got)).get(10, TimeUnit.SECONDS);
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertEquals(new InetSocketAddress("127.0.0.1", server.port()), c.peer());
+                assertTrue(ms >= 900 && ms < 1900, "the first address had half the timeout, 1 s: " + ms + " ms");
+                c.send(bytes("via the second\n"));
+                assertEquals("via the second\n", got.poll(10, TimeUnit.SECONDS));
+                c.close();
+                await("the connection and the first attempt's socket to be closed", 5000, () -> TestFds.openFds() <= before);
+
+                // Both silent: the error is the connect timeout's, after all of it.
+                cfg.resolver = host -> new java.net.InetAddress[] {
+                    java.net.InetAddress.getByName("127.0.0.2"), java.net.InetAddress.getByName("127.0.0.2")};
+                Throwable e = failure(TcpClient.connect(g.loop(0), cfg.connectTimeout(Duration.ofMillis(400)), collecting(got)));
+                assertEquals("connect(two.test:" + server.port() + "): ETIMEDOUT (no connection within 400 ms)", e.getMessage());
+                await("both attempts' sockets to be closed", 5000, () -> TestFds.openFds() <= before);
+            } finally {
+                for (Socket s : fillers) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aLocalPortWithoutAHostBindsTheWildcardWithThatPortAndALocalHostIsUsed() throws Exception {
+        List<InetSocketAddress> peers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (TcpServer server = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
+                @Override
+                public void onConnect(Connection c) {
+                    peers.add((InetSocketAddress) c.peer());
+                }
+
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {}
+            });
+             EventLoopGroup g = EventLoopGroup.start(1, "local")) {
+            int port;
+            try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                port = free.getLocalPort();   // free again once closed
+            }
+            Connection c = TcpClient.connect(g.loop(0), new ClientConfig().port(server.port()).localAddress(null, port),
+                (x, l) -> {}).get(10, TimeUnit.SECONDS);
+            await("the server to see it", 5000, () -> peers.size() == 1);
+            assertEquals(new InetSocketAddress("127.0.0.1", port), peers.get(0), "the port was bound, not dropped");
+            c.close();
+            Connection d = TcpClient.connect(g.loop(0), new ClientConfig().port(server.port()).localAddress("127.0.0.2", 0),
+                (x, l) -> {}).get(10, TimeUnit.SECONDS);
+            await("the server to see it", 5000, () -> peers.size() == 2);
+            assertEquals("127.0.0.2", peers.get(1).getAddress().getHostAddress(), "the local host was bound");
+            d.close();
+        }
+    }
+
+    @Test
+    void anUnresolvableHostFailsClearlyWithoutBlockingTheLoopOrLeakingAnFd() throws Exception {
         try (EventLoopGroup g = EventLoopGroup.start(1, "dns")) {
-            Throwable e = failure(TcpClient.connect(g.loop(0), new ClientConfig().host("no-such-host.invalid").port(80),
-                (c, l) -> {}));
-            assertInstanceOf(UnknownHostException.class, e);
-            assertEquals("connect(no-such-host.invalid:80): cannot resolve no-such-host.invalid", e.getMessage());
+            int before = TestFds.openFds();
+            for (int i = 0; i < 20; i++) {
+                Throwable e = failure(TcpClient.connect(g.loop(0), new ClientConfig().host("no-such-host.invalid").port(80),
+                    (c, l) -> {}));
+                assertInstanceOf(UnknownHostException.class, e);
+                assertEquals("connect(no-such-host.invalid:80): cannot resolve no-such-host.invalid", e.getMessage());
+            }
             assertEquals(1, g.loop(0).call(() -> 1), "the loop still answers");
+            await("nothing left open by the lookups", 5000, () -> TestFds.openFds() <= before);
+            await("their one-shot clients to let go of the loop", 5000, LoopResources.of(g.loop(0)).shards::isEmpty);
+        }
+    }
+
+    private static boolean ipv6Loopback() {
+        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("::1"))) {
+            return true;
+        } catch (java.io.IOException noIpv6) {
+            return false;
+        }
+    }
+
+    @Test
+    void anIpv6LiteralInBracketsConnects() throws Exception {
+        Assumptions.assumeTrue(ipv6Loopback(), "this machine has no IPv6 loopback (::1)");
+        try (TcpServer server = TcpServer.start(new ServerConfig().host("::1").port(0), (c, line) -> c.send(line));
+             EventLoopGroup g = EventLoopGroup.start(1, "v6")) {
+            LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+            Connection c = TcpClient.connect(g.loop(0), new ClientConfig().host("[::1]").port(server.port()),
+                collecting(got)).get(10, TimeUnit.SECONDS);
+            assertEquals(new InetSocketAddress("::1", server.port()), c.peer());
+            c.send(bytes("bracketed\n"));
+            assertEquals("bracketed\n", got.poll(10, TimeUnit.SECONDS));
+            c.close();
+        }
+    }
+
+    @Test
+    void aNameThatResolvesToIpv6LoopbackConnects() throws Exception {
+        Assumptions.assumeTrue(ipv6Loopback(), "this machine has no IPv6 loopback (::1)");
+        java.net.InetAddress v6 = java.net.InetAddress.getByName("::1");
+        String name = null;
+        for (String candidate : new String[] {"localhost", "ip6-localhost", "ip6-loopback"}) {
+            try {
+                if (List.of(java.net.InetAddress.getAllByName(candidate)).contains(v6)) {
+                    name = candidate;
+                    break;
+                }
+            } catch (UnknownHostException unknown) {
+                // try the next
+            }
+        }
+        Assumptions.assumeTrue(name != null, "no name resolves to ::1 here (localhost, ip6-localhost, ip6-loopback)");
+        try (TcpServer server = TcpServer.start(new ServerConfig().host("::1").port(0), (c, line) -> c.send(line));
+             EventLoopGroup g = EventLoopGroup.start(1, "v6name");
+             Socket refuser = new Socket()) {
+            // The name may resolve to 127.0.0.1 as well: a bound socket that does not listen
+            // holds that port, so an attempt there is refused and ::1 is tried next.
+            refuser.bind(new InetSocketAddress("127.0.0.1", server.port()));
+            LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+            Connection c = TcpClient.connect(g.loop(0), new ClientConfig().host(name).port(server.port()),
+                collecting(got)).get(10, TimeUnit.SECONDS);
+            assertEquals(new InetSocketAddress(v6, server.port()), c.peer());
+            c.send(bytes("by name\n"));
+            assertEquals("by name\n", got.poll(10, TimeUnit.SECONDS));
+            c.close();
         }
     }
 

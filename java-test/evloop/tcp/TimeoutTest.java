@@ -138,6 +138,177 @@ class TimeoutTest {
     }
 
     @Test
+    void anIdleOrReadTimeoutWithOutputStuckReportsItsOwnCauseWithoutWaitingForTheCloseTimeout() throws Exception {
+        // The peer reads nothing, so the output cannot drain: the connection is reset at once,
+        // and onDisconnect hears the timeout, not CLOSE_TIMEOUT after the 30 s close timeout.
+        // (The watermark is above the output, so reading, and with it the clocks, goes on.)
+        DisconnectCause[] expected = {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT};
+        for (DisconnectCause which : expected) {
+            causes.clear();
+            ServerConfig cfg = new ServerConfig().port(0).closeTimeout(Duration.ofSeconds(30)).watermarks(64 << 20, 64 << 20);
+            cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
+            try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
+                    @Override
+                    public void onConnect(Connection c) {
+                        c.send(new byte[32 << 20]);   // far more than the socket buffers hold
+                    }
+
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {}
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        causes.add(cause);
+                    }
+                });
+                 Client notReading = new Client(s.port())) {
+                long t0 = System.nanoTime();
+                await(which + " to close it", 10_000, () -> !causes.isEmpty());
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertEquals(List.of(which), causes);
+                assertTrue(ms < 5000, which + " took " + ms + " ms: it waited for the flush");
+                assertEquals(0, s.stats().active());
+            }
+        }
+    }
+
+    @Test
+    void theIdleAndReadClocksStandStillWhileThisSidePausesReading() throws Exception {
+        // The server pauses reading for four timeouts: the peer's line waits in the socket, so
+        // neither clock may run. Once reading resumes they run again and fire, once.
+        for (DisconnectCause which : new DisconnectCause[] {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT}) {
+            causes.clear();
+            ServerConfig cfg = new ServerConfig().port(0);
+            cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
+            try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
+                    @Override
+                    public void onConnect(Connection c) {
+                        c.pauseReading();
+                        c.loop().schedule(1200, TimeUnit.MILLISECONDS, c::resumeReading);
+                    }
+
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {
+                        c.send(line);
+                    }
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        causes.add(cause);
+                    }
+                });
+                 Client c = new Client(s.port())) {
+                c.send("waited\n");
+                assertEquals("waited\n", c.line(), which + " fired while reading was paused");
+                assertEquals(List.of(), causes);
+                assertTrue(c.atEof(), "quiet after resuming: " + which + " closes it");
+                await("the disconnect to be reported", 5000, () -> !causes.isEmpty());
+                assertEquals(List.of(which), causes);
+            }
+        }
+    }
+
+    @Test
+    void theReadClockStandsStillWhileOutputBackpressurePausesReading() throws Exception {
+        // The peer asks for more than the high watermark and does not read it for a while:
+        // reading pauses for the backlog, and a peer waiting for its answer is not a slow sender.
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(1000)), new TcpHandler() {
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {
+                    if (line.remaining() == 4) {
+                        c.send(new byte[16 << 20]);   // "big\n": 16 MiB of zeros
+                    }
+                    c.send(line);
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client c = new Client(s.port())) {
+            c.send("big\n");
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2500));   // not reading: the condition under test
+            c.readExactly(16 << 20);
+            c.send("after\n");
+            assertEquals("big\n", c.line(), "the answer came whole");
+            assertEquals("after\n", c.line());
+            assertEquals(List.of(), causes);
+        }
+    }
+
+    @Test
+    void aClientsOwnIdleAndReadTimeoutsCloseItsConnection() throws Exception {
+        // The server sets none: the timeouts are the client's, from its ClientConfig.
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0), (c, line) -> c.send(line));
+             evloop.EventLoopGroup g = evloop.EventLoopGroup.start(1, "client")) {
+            for (DisconnectCause which : new DisconnectCause[] {DisconnectCause.IDLE_TIMEOUT, DisconnectCause.READ_TIMEOUT}) {
+                java.util.concurrent.CompletableFuture<DisconnectCause> ended = new java.util.concurrent.CompletableFuture<>();
+                ClientConfig cfg = new ClientConfig().port(s.port());
+                cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
+                Connection c = TcpClient.connect(g.loop(0), cfg, new TcpHandler() {
+                    @Override
+                    public void onMessage(Connection c, ByteBuffer line) {}
+
+                    @Override
+                    public void onDisconnect(Connection c, DisconnectCause cause) {
+                        ended.complete(cause);
+                    }
+                }).get(10, TimeUnit.SECONDS);
+                assertTrue(c.isOutbound());
+                assertEquals(which, ended.get(10, TimeUnit.SECONDS));
+            }
+            await("the server to see both go", 5000, () -> s.stats().active() == 0);
+        }
+    }
+
+    @Test
+    void theWriteTimeoutWaitsWhileSlowOutputKeepsMovingAndFiresOnceWhenItSticks() throws Exception {
+        int size = 16 << 20;
+        AtomicInteger fired = new AtomicInteger();
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).writeTimeout(Duration.ofMillis(1000)), new TcpHandler() {
+                @Override
+                public void onConnect(Connection c) {
+                    c.send(new byte[size]);   // read slowly but steadily: more than a second's worth
+                }
+
+                @Override
+                public void onMessage(Connection c, ByteBuffer line) {
+                    c.send(new byte[32 << 20]);   // never read: stuck
+                }
+
+                @Override
+                public boolean onTimeout(Connection c, DisconnectCause which) {
+                    fired.incrementAndGet();
+                    return false;
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    causes.add(cause);
+                }
+            });
+             Client slow = new Client(s.port())) {
+            java.io.InputStream in = slow.socket.getInputStream();
+            byte[] chunk = new byte[256 << 10];
+            long t0 = System.nanoTime();
+            for (long read = 0; read < size; ) {
+                int n = in.read(chunk, 0, (int) Math.min(chunk.length, size - read));
+                assertTrue(n > 0, "the output kept coming; " + read + " bytes so far, then " + causes);
+                read += n;
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));   // pacing the reader: at most 12.5 MiB/s
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms > 1000, "slower than the write timeout as a whole: " + ms + " ms");
+            assertEquals(List.of(), causes, "no write timeout while the output moved");
+            slow.send("more\n");
+            await("the stuck output to be reset", 10_000, () -> !causes.isEmpty());
+            assertEquals(List.of(DisconnectCause.WRITE_TIMEOUT), causes);
+            assertEquals(1, fired.get(), "fired once");
+        }
+    }
+
+    @Test
     void aHandlerCanKeepAConnectionThatTimedOut() throws Exception {
         AtomicInteger fired = new AtomicInteger();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(100)),
