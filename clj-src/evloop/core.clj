@@ -252,10 +252,17 @@
   Closeable
   (close [_] (.close tcp)))
 
+(defn- server-value?
+  "True for what start-server returned. Checked by its keys, not `(instance?
+  Server s)`: reloading this namespace (dev/user.clj's `reset`) defines a new
+  Server class, and the server the REPL holds, made before, must still be one."
+  [s]
+  (and (map? s) (instance? TcpServer (:tcp s)) (instance? clojure.lang.IAtom (:handler-ref s))))
+
 (defn- check-server-value
   "Throws unless `s` is what start-server returned."
   [f s]
-  (when-not (instance? Server s)
+  (when-not (server-value? s)
     (throw (ex-info (str f ": expects a server, as start-server returns it, got " (pr-str s))
                     {:key :server :value s})))
   s)

@@ -81,6 +81,21 @@
     (.close ^java.io.Closeable s)
     (is (wait-until #(nil? @echo/server) 5000) "cleared however it stops")))
 
+(deftest a-server-survives-a-reload-of-evloop-core
+  ;; (reset) in dev/user.clj reloads evloop.core: the server a REPL holds must
+  ;; still be a server to every function afterwards.
+  (let [s (echo/start {:port 0})]
+    (try
+      (require 'evloop.core :reload)
+      (is (= (:port s) (:port (ev/server-info @echo/server))) "server-info on the value held before the reload")
+      (is (= :running (ev/server-status s)))
+      (with-open [c (connect (:port s))]
+        (send-line c "after reload")
+        (is (= "after reload" (.readLine (reader c)))))
+      (is (re-find #"^#<evloop server 127\.0\.0\.1:" (pr-str s)))
+      (is (= :stopped (deref (ev/stop-server s) 10000 :timeout)) "stop-server on it")
+      (finally (echo/stop s)))))
+
 (deftest server-lifecycle-status-stop-with-a-grace-period-and-info-after
   (let [s (ev/start-server (fn [_ l] l) {:port 0})]
     (is (= :running (ev/server-status s)))
