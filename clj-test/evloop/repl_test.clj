@@ -86,3 +86,18 @@
       (is (<= 0.0 idle busy 1.0))
       (is (< idle 0.2) "near 0 idle")
       (is (contains? (get-in (ev/loop-info lp) [:stats]) :utilization)))))
+
+(deftest utilization-counts-a-turn-still-running
+  ;; A loop stuck in one callback must read busy, not idle: the turn that has
+  ;; not ended yet counts.
+  (with-open [lp (ev/start-loop! (ev/open-loop))]
+    (let [entered (promise)
+          release (promise)]
+      (ev/execute! lp #(do (deliver entered true) (deref release 30000 nil)))
+      (try
+        (is (true? (deref entered 5000 :timeout)))
+        (let [u (:utilization (ev/utilization lp {:ms 300}))]
+          (is (< 0.9 u) (str "a loop blocked in a callback for the whole sample reads ~1.0, got " u)))
+        (is (<= 300000000 (.busyNanos (.stats ^evloop.EventLoop lp)))
+            "the counters since the loop opened count it too")
+        (finally (deliver release true))))))

@@ -118,7 +118,8 @@
 
 (defn utilization
   "Samples the loop for `ms` milliseconds: the share of the wall time it
-  spent in callbacks rather than waiting, and turns and events per second."
+  spent in callbacks rather than waiting (a turn still running counts, so a
+  loop stuck in one callback reads 1.0), and turns and events per second."
   [^EventLoop lp ms]
   (let [^LoopStats a (.stats lp)
         t0 (System/nanoTime)
@@ -126,7 +127,7 @@
         ^LoopStats b (.stats lp)
         wall (- (System/nanoTime) t0)
         per-sec (fn [x] (/ (* 1e9 x) wall))]
-    {:utilization (min 1.0 (double (/ (- (.busyNanos b) (.busyNanos a)) wall)))
+    {:utilization (-> (double (/ (- (.busyNanos b) (.busyNanos a)) wall)) (min 1.0) (max 0.0))
      :turns-per-sec (per-sec (- (.turns b) (.turns a)))
      :events-per-sec (per-sec (- (.events b) (.events a)))
      :interval-ms (quot wall 1000000)}))
