@@ -202,13 +202,24 @@
   (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv data/pair (.pairs t))})
         (.recentTurns (LoopControl/of loop))))
 
+(def ^:private info-options
+  {:timeout-ms (options/int-option 1 Integer/MAX_VALUE)})
+
 (defn loop-info
   "The loop as data: whether it runs and on which thread, its registered fds
   (interest, tables, trigger), the connections on it (of any server or client,
   with their :direction), and its counters, among them :utilization, the share
-  of its life spent in callbacks rather than waiting."
-  [^EventLoop loop]
-  (data/loop-info loop))
+  of its life spent in callbacks rather than waiting.
+
+  The fds and connections are read on the loop thread, waiting up to
+  `:timeout-ms` (default 5000). A loop that does not answer by then is stuck
+  in a callback, and says so rather than guess: `{:responding? false :running?
+  true :turn-ms <how long its turn has run> :stack [<its thread's frames>]
+  :error \"...\" :stats {...}}`, without :fds and :connections."
+  ([loop] (loop-info loop {}))
+  ([^EventLoop loop {:keys [timeout-ms] :or {timeout-ms 5000} :as opts}]
+   (options/check-map "loop-info" info-options opts)
+   (data/loop-info loop timeout-ms)))
 
 (defn utilization
   "Samples `loop` for `:ms` milliseconds (default 1000) and returns
@@ -372,17 +383,27 @@
 
 (defn server-info
   "The server as data: address, status, counters, connections and its loops.
-  It still answers after the server has stopped."
-  [server]
-  (check-server-value "server-info" server)
-  (let [^TcpServer tcp (:tcp server)]
-    {:host (:host server) :port (:port server) :path (:path server)
-     :address (data/address (.address tcp))
-     :status (server-status server)
-     :stats (data/server-stats (.stats tcp))
-     :connections (connections server)
-     :loop (loop-info (.loop tcp))
-     :loops (mapv (fn [l load] (assoc (loop-info l) :connections load)) (.loops tcp) (.loads tcp))}))
+  It still answers after the server has stopped. Each loop is asked as
+  `loop-info` asks it, waiting up to `:timeout-ms` (default 5000); if one is
+  stuck in a callback the answer says `:responding? false`, :connections is
+  nil (they cannot be listed without that loop), and that loop's entry in
+  :loops has its :turn-ms and its thread's :stack."
+  ([server] (server-info server {}))
+  ([server opts]
+   (check-server-value "server-info" server)
+   (options/check-map "server-info" info-options opts)
+   (let [^TcpServer tcp (:tcp server)
+         ;; Each loop asked once: a stuck one costs one wait, not three.
+         infos (mapv #(loop-info % opts) (.loops tcp))
+         responding? (not-any? #(false? (:responding? %)) infos)]
+     {:host (:host server) :port (:port server) :path (:path server)
+      :address (data/address (.address tcp))
+      :status (server-status server)
+      :responding? responding?
+      :stats (data/server-stats (.stats tcp))
+      :connections (when responding? (connections server))
+      :loop (first infos)
+      :loops (mapv (fn [info load] (assoc info :connections load)) infos (.loads tcp))})))
 
 (defn connect!
   "Opens a connection to `{:host :port}` (a name, resolved off the loop, or an

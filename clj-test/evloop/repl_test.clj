@@ -101,3 +101,29 @@
         (is (<= 300000000 (.busyNanos (.stats ^evloop.EventLoop lp)))
             "the counters since the loop opened count it too")
         (finally (deliver release true))))))
+
+(deftest a-stuck-loop-says-it-is-stuck-not-closed
+  (let [entered (promise)
+        release (promise)]
+    (with-open [server (ev/start-server (fn [_ line] (deliver entered true) (deref release 30000 nil) line) {:port 0})
+                s (connect (:port server))]
+      (try
+        (send-line s "block")
+        (is (true? (deref entered 5000 :timeout)))
+        (let [info (ev/loop-info (ev/server-loop server) {:timeout-ms 200})]
+          (is (= {:closed? false :running? true :responding? false}
+                 (select-keys info [:closed? :running? :responding?])))
+          (is (re-find #"did not answer within 200 ms" (:error info)))
+          (is (some #(re-find #"repl_test" %) (:stack info)) "the stack shows the handler that blocks")
+          (is (<= 0 (:turn-ms info)))
+          (is (< 0.9 (get-in info [:stats :utilization]) 1.01) "its counters are there too"))
+        (let [info (ev/server-info server {:timeout-ms 200})]
+          (is (= {:status :running :responding? false :connections nil}
+                 (select-keys info [:status :responding? :connections])))
+          (is (false? (get-in info [:loop :responding?])))
+          (is (= 1 (get-in info [:stats :active]))))
+        (is (= :timeout-ms (:key (ex-data (try (ev/loop-info (ev/server-loop server) {:timeout-ms 0}) nil
+                                               (catch clojure.lang.ExceptionInfo e e))))))
+        (finally (deliver release true)))
+      (is (= "block" (.readLine (reader s))))
+      (is (true? (:responding? (ev/server-info server))) "answers again once the handler returns"))))

@@ -197,6 +197,20 @@ final class LoopCore {
      * that busyNanos does not hold the turn since then yet; a changed busySince means a wait
      * began or ended meanwhile: read again.
      */
+    /** See {@link EventLoop#turnNanos()}. */
+    long turnNanos() {
+        long since = busySince;
+        return since == NOT_BUSY ? 0 : Math.max(0, System.nanoTime() - since);
+    }
+
+    /**
+     * A runOnce() from outside the loop has returned: no turn is in progress until the next one,
+     * whose wait counts the time since this one's as busy, as it always has.
+     */
+    void turnReturned() {
+        busySince = NOT_BUSY;
+    }
+
     private long busyNanosNow() {
         long since;
         long busy;
