@@ -53,22 +53,26 @@
 
 (defn record-frames!
   "Keeps the last `n` lines (default 256) the server's connections sent, for
-  `recent-frames` and `replay!`; `false` stops recording."
+  `recent-frames` and `replay!`; `false` stops recording. The log is a ring:
+  it never holds more than `n` lines."
   ([server on?] (record-frames! server on? 256))
   ([server on? n]
+   (when-not (and (integer? n) (<= 1 n Integer/MAX_VALUE))
+     (throw (ex-info (str "record-frames!: n must be an integer from 1 to " Integer/MAX_VALUE ", got " (pr-str n))
+                     {:key :n :value n :allowed (str "an integer from 1 to " Integer/MAX_VALUE)})))
    (let [log (:frame-log server)]
-     (reset! log [])
+     (reset! log clojure.lang.PersistentQueue/EMPTY)
      (swap! (:handler-ref server) assoc :record
             (when on?
               (fn [^Connection conn line]
-                (swap! log (fn [v] (let [v (conj v {:fd (.fd conn) :line line})]
-                                     (if (> (count v) n) (subvec v (- (count v) n)) v)))))))
+                (swap! log (fn [q] (let [q (conj q {:fd (.fd conn) :line line})]
+                                     (if (> (count q) n) (pop q) q)))))))
      server)))
 
 (defn recent-frames
   "The recorded lines, oldest first: `[{:fd 12 :line \"hello\\n\"} ...]`;
   `fd` keeps only that connection's."
-  ([server] @(:frame-log server))
+  ([server] (vec @(:frame-log server)))
   ([server fd] (filterv #(= fd (:fd %)) @(:frame-log server))))
 
 (deftype ReplayConnection [sent]

@@ -127,3 +127,22 @@
         (finally (deliver release true)))
       (is (= "block" (.readLine (reader s))))
       (is (true? (:responding? (ev/server-info server))) "answers again once the handler returns"))))
+
+(deftest recorded-frames-keep-only-the-last-n
+  (with-open [server (ev/start-server (fn [_ line] line) {:port 0})
+              s (connect (:port server))]
+    (let [r (reader s)]
+      (repl/record-frames! server true 3)
+      (dotimes [i 50]
+        (send-line s (str "l" i))
+        (.readLine r))
+      (is (= ["l47\n" "l48\n" "l49\n"] (mapv :line (repl/recent-frames server))))
+      (is (vector? (repl/recent-frames server)))
+      (let [log @(:frame-log server)
+            ;; A subvec keeps its whole source vector alive: count what is held.
+            held (if (instance? clojure.lang.APersistentVector$SubVector log)
+                   (count (.v ^clojure.lang.APersistentVector$SubVector log))
+                   (count log))]
+        (is (<= held 3) (str "the log holds " held " frames for a ring of 3")))
+      (is (= :n (:key (ex-data (try (repl/record-frames! server true 0) nil
+                                    (catch clojure.lang.ExceptionInfo e e)))))))))
