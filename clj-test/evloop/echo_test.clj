@@ -161,3 +161,45 @@
       (reset! done true)
       @poller
       (is (= [] (mapv str @errors))))))
+
+(defn- java-reply
+  "A Java TcpHandler answering every line with `word`."
+  [word]
+  (reify evloop.tcp.TcpHandler
+    (onMessage [_ c _] (.send ^evloop.tcp.Connection c (.getBytes (str word "\n"))))))
+
+(def ^:private java-handler-in-a-var (java-reply "java"))
+
+(deftest a-var-holding-a-java-handler-is-looked-up-per-event
+  (let [original java-handler-in-a-var]
+    (try
+      (with-open [server (ev/start-server #'java-handler-in-a-var {:port 0})
+                  s (connect (:port server))]
+        (let [r (reader s)]
+          (send-line s "x")
+          (is (= "java" (.readLine r)))
+          (alter-var-root #'java-handler-in-a-var (constantly (java-reply "java again")))
+          (send-line s "y")
+          (is (= "java again" (.readLine r)) "redefined: the open connection sees it")
+          (alter-var-root #'java-handler-in-a-var (constantly (fn [_ line] (str "clj " line))))
+          (send-line s "z")
+          (is (= "clj z" (.readLine r)) "and a Clojure fn in the same var")
+          (alter-var-root #'java-handler-in-a-var (constantly (reify evloop.tcp.TextHandler
+                                                                 (onText [_ c text _] (ev/send! c (str "text " text))))))
+          (send-line s "w")
+          (is (= "text w" (.readLine r)) "a TextHandler gets the decoded line")
+          (testing "connect! takes such a var too"
+            (let [got (promise)]
+              (alter-var-root #'java-handler-in-a-var
+                              (constantly (reify evloop.tcp.TcpHandler
+                                            (onMessage [_ _ frame]
+                                              (let [b (byte-array (.remaining ^java.nio.ByteBuffer frame))]
+                                                (.get ^java.nio.ByteBuffer frame b)
+                                                (deliver got (String. b "UTF-8")))))))
+              (with-open [echo (ev/start-server (fn [_ line] line) {:port 0})]
+                (let [c (ev/connect! {:port (:port echo)} #'java-handler-in-a-var)]
+                  (try
+                    (ev/send! c "round trip\n")
+                    (is (= "round trip\n" (deref got 5000 :timeout)))
+                    (finally (ev/close-connection! c)))))))))
+      (finally (alter-var-root #'java-handler-in-a-var (constantly original))))))
