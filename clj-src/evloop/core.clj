@@ -239,7 +239,8 @@
         :else (.getBytes (str x) cs)))
 
 (defn send!
-  "Sends a string (encoded in the connection's charset, UTF-8 unless set), a
+  "Sends a string (encoded in the connection's charset: its server's or
+  client's :charset, UTF-8 for a connection a Java handler opened), a
   byte array or a ByteBuffer to `conn` (an `evloop.tcp.Sender`: a connection,
   or evloop.repl's replay stub); safe from any thread. False once closing."
   [^Sender conn x]
@@ -259,7 +260,7 @@
   [h]
   (into {} (keep (fn [k] (when-let [f (handler/callback h k)] [k f]))) (keys handler/callbacks)))
 
-(defrecord Server [^TcpServer tcp handler-ref ^TcpHandler bridge frame-log host port path]
+(defrecord Server [^TcpServer tcp handler-ref ^TcpHandler bridge frame-log host port path charset]
   Closeable
   (close [_] (.close tcp)))
 
@@ -337,7 +338,8 @@
                    (if loop
                      (TcpServer/start ^EventLoop loop cfg h)
                      (TcpServer/start cfg h)))))]
-     (->Server tcp handler-ref bridge (atom []) (when-not path host) (when-not path (.port ^TcpServer tcp)) path))))
+     (->Server tcp handler-ref bridge (atom []) (when-not path host) (when-not path (.port ^TcpServer tcp)) path
+               (Charset/forName charset)))))
 
 (defn stop-server
   "Stops a server: the listener closes at once, then open connections get
@@ -358,17 +360,32 @@
   (check-server-value "server-status" server)
   (enums/->keyword (.status ^TcpServer (:tcp server))))
 
+(defn- attach-charset!
+  "Gives every open connection of `tcp` that has no :charset in its attachment
+  `cs`, as the bridge's onConnect would have."
+  [^TcpServer tcp ^Charset cs]
+  (doseq [^Connection c (.openConnections tcp)
+          :let [a (.attachment c)]]
+    (cond (nil? a) (.attach c {:charset cs})
+          (and (map? a) (not (:charset a))) (.attach c (assoc a :charset cs)))))
+
 (defn swap-handler!
   "Replaces a running server's handler (any form `start-server` takes, a Java
   TcpHandler too); open connections use it from their next event."
   [server handler]
   (check-server-value "swap-handler!" server)
   (handler/check "swap-handler!" handler)
-  (let [^TcpServer tcp (:tcp server)]
+  (let [^TcpServer tcp (:tcp server)
+        ^TcpHandler bridge (:bridge server)]
     (if (instance? TcpHandler handler)
       (.setHandler tcp ^TcpHandler handler)
-      (do (swap! (:handler-ref server) assoc :handler handler)
-          (.setHandler tcp ^TcpHandler (:bridge server)))))
+      (let [from-java? (not (identical? bridge (.handler tcp)))]
+        (swap! (:handler-ref server) assoc :handler handler)
+        (.setHandler tcp bridge)
+        ;; The bridge gives each connection it opens its charset (send! reads it
+        ;; there); those a Java handler opened have none: give it to them now.
+        (when from-java?
+          (attach-charset! tcp (or (:charset server) StandardCharsets/UTF_8))))))
   server)
 
 (defn server-loop

@@ -203,3 +203,15 @@
                     (is (= "round trip\n" (deref got 5000 :timeout)))
                     (finally (ev/close-connection! c)))))))))
       (finally (alter-var-root #'java-handler-in-a-var (constantly original))))))
+
+(deftest send-uses-the-server-charset-on-connections-accepted-under-a-java-handler
+  (with-open [server (ev/start-server (fn [_ line] line) {:port 0 :charset "ISO-8859-1"})]
+    (ev/swap-handler! server (java-reply "java"))
+    (with-open [s (connect (:port server))]
+      (let [in (.getInputStream s)]
+        (send-line s "x")
+        (is (= "java\n" (String. (.readNBytes in 5) "ISO-8859-1")) "accepted while the Java handler ran")
+        (ev/swap-handler! server (fn [conn _] (ev/send! conn "é\n") nil))
+        (send-line s "y")
+        (is (= [(unchecked-byte 0xE9) 10] (vec (.readNBytes in 2)))
+            "send! encodes in the server's :charset, ISO-8859-1, not UTF-8")))))
