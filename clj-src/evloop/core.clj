@@ -182,12 +182,16 @@
   [^java.lang.AutoCloseable x]
   (.close x))
 
+(def ^:private max-traced-turns 1000000)
+
 (defn trace!
-  "With `on?`, records the pairs of the last `n` turns (default 64) for
-  `recent-turns` and `tap>`s each turn as `{:turn n :pairs [...]}`. Off by
-  default: it copies every turn's pairs."
+  "With `on?`, records the pairs of the last `n` turns (default 64, at most a
+  million) for `recent-turns` and `tap>`s each turn as `{:turn n :pairs
+  [...]}`. Off by default: it copies every turn's pairs."
   ([loop on?] (trace! loop on? 64))
   ([^EventLoop loop on? n]
+   (when-not (and (integer? n) (<= 1 n max-traced-turns))
+     (throw (options/bad "trace!" :n n (str "an integer from 1 to " max-traced-turns))))
    (.recordTurns (LoopControl/of loop) (if on? (int n) 0)
                  (when on?
                    (reify Consumer
@@ -251,9 +255,15 @@
                                StandardCharsets/UTF_8)))))
 
 (defn close-connection!
-  "Closes `conn` after flushing its output; `:abort` resets it at once."
+  "Closes `conn`: `how` :graceful (the default) after flushing its output,
+  :abort resets it at once. Any other `how` is refused (ex-info, :key :how)."
   ([^Connection conn] (.close conn))
-  ([^Connection conn how] (if (= how :abort) (.abort conn) (.close conn))))
+  ([^Connection conn how]
+   (case how
+     :graceful (.close conn)
+     :abort (.abort conn)
+     (throw (ex-info (str "close-connection!: how must be :graceful or :abort, got " (pr-str how))
+                     {:key :how :value how :allowed #{:graceful :abort}})))))
 
 (defn normalize-handler
   "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
@@ -296,7 +306,8 @@
   "Starts a line server and returns it: a `java.io.Closeable` map with :host,
   :port (the bound one: pass :port 0 for any), :path and :tcp (the Java server).
 
-  `handler` is `(fn [conn line])` called per line (with its newline), a var
+  `handler` is `(fn [conn line])` (or a multimethod) called per line (with
+  its newline), a var
   holding one, or a map of callbacks: :on-line, :on-connect `(fn [conn])`,
   :on-close `(fn [conn cause])`, :on-writable `(fn [conn writable?])`,
   :on-timeout `(fn [conn which])` (truthy keeps the connection). A var (also

@@ -20,16 +20,35 @@
    :on-writable "(fn [conn writable?])"
    :on-timeout "(fn [conn which]): truthy keeps the connection open"})
 
+(defn- callable?
+  "Something meant to be called: a fn, a multimethod, a var, any other IFn
+  that is not a collection, a keyword or a symbol (which are IFns too, but a
+  map or :on-line given as a handler is a mistake, not a lookup)."
+  [x]
+  (and (ifn? x) (not (coll? x)) (not (keyword? x)) (not (symbol? x))))
+
 (defn check
-  "Throws an ex-info (data :key :handler) unless `h` is a handler: a fn, a
-  var, a map of `callbacks`, or an evloop.tcp.TcpHandler. Returns `h`."
+  "Throws an ex-info (data :key :handler) unless `h` is a handler: a fn (or
+  a multimethod), a var, a map of `callbacks` to fns, or an
+  evloop.tcp.TcpHandler. Returns `h`."
   [f h]
   (let [v (if (var? h) @h h)]
     (cond
-      (or (fn? v) (instance? TcpHandler v)) h
-      (and (map? v) (seq v) (every? callbacks (keys v)) (every? ifn? (vals v))) h
-      :else (throw (ex-info (str f ": handler must be a fn of [conn line], a var holding one, or a map of "
-                                 (str/join ", " (sort (keys callbacks))) " to fns, got " (pr-str h))
+      (instance? TcpHandler v) h
+      (map? v) (let [unknown (remove callbacks (keys v))
+                     not-fns (keep (fn [[k f]] (when-not (callable? f) k)) v)]
+                 (if (and (seq v) (empty? unknown) (empty? not-fns))
+                   h
+                   (throw (ex-info (str f ": handler must be a map of " (str/join ", " (sort (keys callbacks)))
+                                        " to fns"
+                                        (cond (empty? v) ", not empty"
+                                              (seq unknown) (str "; unknown: " (str/join ", " (map pr-str unknown)))
+                                              :else (str "; not fns: " (str/join ", " (map pr-str not-fns))))
+                                        ", got " (pr-str h))
+                                   {:key :handler :value h :allowed (set (keys callbacks))}))))
+      (callable? v) h
+      :else (throw (ex-info (str f ": handler must be a fn of [conn line] (or a multimethod), a var holding one, a map of "
+                                 (str/join ", " (sort (keys callbacks))) " to fns, or an evloop.tcp.TcpHandler, got " (pr-str h))
                             {:key :handler :value h :allowed (set (keys callbacks))})))))
 
 (defn current
