@@ -53,6 +53,8 @@ class CommandLineTest {
             Map<String, String[]> cases = new LinkedHashMap<>();
             cases.put("java --port abc", new String[] {java, "--port", "abc"});
             cases.put("java --bogus", new String[] {java, "--bogus", "1"});
+            cases.put("java --bogus alone", new String[] {java, "--bogus"});
+            cases.put("java --port alone", new String[] {java, "--port"});
             cases.put("java busy", new String[] {java, "--port", port});
             cases.put("clj --port abc", concat(clj, "--port", "abc"));
             cases.put("clj --nrepl-port abc", concat(clj, "--nrepl-port", "abc"));
@@ -66,6 +68,8 @@ class CommandLineTest {
             Map<String, Outcome> o = run(cases);
             oneLine(o.get("java --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "java --port abc");
             oneLine(o.get("java --bogus"), "unknown option \"--bogus\"", "java --bogus");
+            oneLine(o.get("java --bogus alone"), "unknown option \"--bogus\"", "java --bogus alone");
+            oneLine(o.get("java --port alone"), "--port needs a value", "java --port alone");
             oneLine(o.get("java busy"), "EADDRINUSE (Address already in use); choose another with --port", "java busy");
             oneLine(o.get("clj --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "clj --port abc");
             oneLine(o.get("clj --nrepl-port abc"), "--nrepl-port must be a number from 0 to 65535, got \"abc\"",
