@@ -86,6 +86,91 @@ class CommandLineTest {
         }
     }
 
+    /** The classpath of the tests without nREPL's jar, as a project that does not depend on it has. */
+    private static String withoutNrepl() {
+        String sep = java.io.File.separator;
+        return FreshJvm.classpathWithout(sep + "nrepl" + sep);
+    }
+
+    @Test
+    void theEchoNamespaceLoadsAndRunsWithoutNreplOnTheClasspath() throws Exception {
+        try (FreshJvm j = FreshJvm.startOn(withoutNrepl(), 4096, "clojure.main", "-e",
+                "(require 'evloop.echo) (println :loaded (some? (clojure.java.io/resource \"nrepl/server.clj\")))"
+                + " (apply evloop.echo/-main [\"--no-nrepl\" \"--port\" \"0\"])")) {
+            assertEquals(":loaded false", line(j), "(require 'evloop.echo) loads, and nREPL is really absent");
+            String listening = line(j);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)").matcher(listening);
+            assertTrue(m.find(), "-main --no-nrepl runs: " + listening + " " + j.stderr());
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", Integer.parseInt(m.group(1)))) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("hi\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                assertEquals("hi", new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8)).readLine());
+            }
+        }
+    }
+
+    @Test
+    void withoutNreplOnTheClasspathTheEchoMainSaysSoBeforeItStarts() throws Exception {
+        try (FreshJvm j = FreshJvm.startOn(withoutNrepl(), 4096, "clojure.main", "-m", "evloop.echo", "--port", "0")) {
+            assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), "did not exit");
+            List<String> err = j.stderr().lines().filter(l -> !l.isBlank()).toList();
+            Outcome o = new Outcome(j.process.exitValue(), err);
+            oneLine(o, "nREPL is not on the classpath", "no nREPL");
+            assertTrue(err.get(0).contains("--no-nrepl"), "suggests --no-nrepl: " + err.get(0));
+            assertEquals(null, j.out.readLine(), "no echo server was started first");
+        }
+    }
+
+    @Test
+    void sigtermStopsTheEchoServerRestartedFromTheRepl() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+            CommandLineTest.class.getClassLoader().getResource("nrepl/server.clj") != null,
+            "needs nREPL on the classpath (mvn -Pnrepl)");
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("evloop-echo");
+        java.nio.file.Path sock = dir.resolve("echo.sock");
+        // What a REPL user does: stop the server -main started and start another (here on a
+        // Unix socket, whose file only a clean stop removes).
+        String script = "(require 'evloop.echo)"
+            + "(future (try"
+            + "  (let [deadline (+ (System/currentTimeMillis) 60000)]"
+            + "    (while (and (nil? @evloop.echo/server) (< (System/currentTimeMillis) deadline))"
+            + "      (java.util.concurrent.locks.LockSupport/parkNanos 1000000)))"
+            + "  (evloop.echo/stop @evloop.echo/server)"
+            + "  (evloop.echo/start {:path \"" + sock + "\"})"
+            + "  (println \"restarted\") (flush)"
+            + "  (catch Throwable t (.printStackTrace t))))"
+            + "(evloop.echo/-main \"--port\" \"0\" \"--nrepl-port\" \"0\")";
+        try (FreshJvm j = FreshJvm.startIn(dir, FreshJvm.classpath(), 4096, "clojure.main", "-e", script)) {
+            String l;
+            do {
+                l = line(j);
+            } while (l != null && !l.equals("restarted"));
+            assertEquals("restarted", l, j.stderr());
+            assertTrue(java.nio.file.Files.exists(sock));
+            assertTrue(j.process.isAlive(), "the process lives on while the restarted server runs");
+            j.process.destroy();   // SIGTERM
+            assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), "exits on SIGTERM");
+            assertFalse(java.nio.file.Files.exists(sock), "the shutdown hook stopped the server running then");
+            assertFalse(java.nio.file.Files.exists(dir.resolve(".nrepl-port")), "and nREPL, removing .nrepl-port");
+        } finally {
+            java.nio.file.Files.deleteIfExists(sock);
+            java.nio.file.Files.deleteIfExists(dir.resolve(".nrepl-port"));
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    /** The child's next line of output, waiting at most 60 s. */
+    private static String line(FreshJvm j) throws Exception {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return j.out.readLine();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).get(60, TimeUnit.SECONDS);
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
