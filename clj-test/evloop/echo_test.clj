@@ -215,3 +215,25 @@
         (send-line s "y")
         (is (= [(unchecked-byte 0xE9) 10] (vec (.readNBytes in 2)))
             "send! encodes in the server's :charset, ISO-8859-1, not UTF-8")))))
+
+(defn- config-field
+  "A field of a ServerConfig, which has setters only."
+  [^evloop.tcp.ServerConfig cfg field]
+  (.get (doto (.getDeclaredField evloop.tcp.ServerConfig field) (.setAccessible true)) cfg))
+
+(deftest start-server-takes-only-a-handler
+  ;; Its default address is 127.0.0.1:6666, which tests never bind: the config
+  ;; start-server resolves from no options is read, then moved to port 0.
+  (let [resolve-config evloop.impl.options/server-config
+        resolved (atom nil)]
+    (with-redefs [evloop.impl.options/server-config
+                  (fn [opts]
+                    (let [^evloop.tcp.ServerConfig cfg (resolve-config opts)]
+                      (reset! resolved [(config-field cfg "host") (config-field cfg "port")])
+                      (.port cfg 0)))]
+      (with-open [server (ev/start-server (fn [_ line] (str "only " line)))
+                  s (connect (:port server))]
+        (is (= ["127.0.0.1" 6666] @resolved) "the defaults: loopback, port 6666")
+        (is (= "127.0.0.1" (:host server)))
+        (send-line s "a handler")
+        (is (= "only a handler" (.readLine (reader s))))))))
