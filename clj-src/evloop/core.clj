@@ -406,7 +406,9 @@
   (.loop ^TcpServer (:tcp server)))
 
 (defn connections
-  "The server's open connections as data."
+  "The server's open connections as data, asked of each loop thread. A loop
+  of the running server that does not answer within 5 s (stuck in a
+  callback) makes it throw rather than list none; `server-info` says which."
   [server]
   (check-server-value "connections" server)
   (mapv data/connection (.connections ^TcpServer (:tcp server))))
