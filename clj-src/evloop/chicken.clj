@@ -21,14 +21,24 @@
   the public face of the native layer. For real servers use
   `evloop.core/start-server`; this is the seed, working.
 
-  Run it: `dev/clj -M:chicken [--port P]` (6666 by default)."
-  (:require [clojure.string :as str]
-            [evloop.core :as ev]
+  The echo is byte for byte: blank lines, carriage returns and bytes that
+  are not UTF-8 come back as they came, unless `reply` changes the line. A
+  line longer than `max-line` gets an error line and ends that client.
+
+  `server` holds the server `start` (or `-main`) runs, so a REPL connected to
+  `dev/clj -M:chicken` reaches it: `(:clients @evloop.chicken/server)`.
+
+  Run it: `dev/clj -M:chicken [--port P] [--nrepl-port N | --no-nrepl]`
+  (6666 by default, with nREPL on 7888 beside it, as `dev/clj -M:echo`)."
+  (:require [evloop.core :as ev]
+            [evloop.echo :as echo]
             [evloop.impl.cli :as cli])
   (:import (evloop.net Fd Net)
+           (java.io ByteArrayOutputStream)
            (java.net InetSocketAddress)
            (java.nio ByteBuffer)
-           (java.nio.charset StandardCharsets)))
+           (java.nio.charset StandardCharsets)
+           (java.util Arrays)))
 
 (set! *warn-on-reflection* true)
 
@@ -37,20 +47,64 @@
 ;; :out bytes-waiting}: the Chicken program's two tables' data, in one value,
 ;; so reloading this namespace loses nothing.
 
+(defonce ^{:doc "The running seed server (what `start` or `-main` started last), nil once
+  `stop` stopped it. A defonce, so reloading this namespace keeps it."}
+  server
+  (atom nil))
+
+(def max-line
+  "The longest line a client may send, its newline included: 64 KiB, as
+  evloop's reactor takes by default. A longer one gets an error line and ends
+  that client: its partial line is never held beyond this."
+  65536)
+
 (defn reply
-  "What the server answers to one line (without its newline): the line itself."
+  "What the server answers to one line (without its newline, with any \\r):
+  the line itself. A line given back unchanged goes back as the very bytes
+  that came in."
   [line]
   line)
 
-(defn- take-lines
-  "Splits `bytes` after its last newline: [complete-lines-text rest-bytes]."
+(defn- newline-index
+  "The index of the first newline in `bytes` from `from` below `to`, or -1."
+  ^long [^bytes bytes ^long from ^long to]
+  (loop [i from]
+    (cond (>= i to) -1
+          (== 10 (aget bytes i)) i
+          :else (recur (inc i)))))
+
+(defn- split-lines
+  "Splits `bytes` into its complete lines and what follows the last one:
+  `[[from to] ...]` (each line's bytes, without its newline), the partial
+  line's bytes, and whether a line, complete or not, is over `max-line`; the
+  lines before that one are still returned."
   [^bytes bytes]
-  (let [cut (inc (loop [i (dec (alength bytes))]
-                   (cond (neg? i) -1
-                         (= 10 (aget bytes i)) i
-                         :else (recur (dec i)))))]
-    [(String. bytes 0 (int cut) StandardCharsets/UTF_8)
-     (java.util.Arrays/copyOfRange bytes (int cut) (alength bytes))]))
+  (let [n (alength bytes)]
+    (loop [start 0 lines []]
+      (let [nl (newline-index bytes start (min n (+ start max-line)))]
+        (cond
+          (>= nl 0) (recur (inc nl) (conj lines [start nl]))
+          (>= (- n start) max-line) [lines nil true]
+          :else [lines (Arrays/copyOfRange bytes (int start) n) false])))))
+
+(defn- answer
+  "The bytes answering `lines` of `bytes`: each line through `reply`, then a
+  newline. A line `reply` returns unchanged is written as its original bytes."
+  ^bytes [^bytes bytes lines]
+  (let [out (ByteArrayOutputStream.)]
+    (doseq [[from to] lines
+            :let [from (int from) len (int (- to from))
+                  line (String. bytes from len StandardCharsets/UTF_8)
+                  r (reply line)]]
+      (if (identical? r line)
+        (.write out bytes from len)
+        (let [b (.getBytes (str r) StandardCharsets/UTF_8)]
+          (.write out b 0 (alength b))))
+      (.write out 10))
+    (.toByteArray out)))
+
+(def ^:private too-long
+  (.getBytes (str "error: line longer than " max-line " bytes\n") StandardCharsets/UTF_8))
 
 (defn- concat-bytes ^bytes [^bytes a ^bytes b]
   (let [out (byte-array (+ (alength a) (alength b)))]
@@ -86,9 +140,10 @@
 
 (defn handle-read
   "A client is readable: read, answer its complete lines through `reply`,
-  and flip it from the read table to the write table."
+  and flip it from the read table to the write table. A line over
+  `max-line` is answered with an error line, after which the client closes."
   [{lp :loop clients :clients ^ByteBuffer buf :buf :as server} fd]
-  (let [{^Fd f :fd in :in} (get @clients fd)
+  (let [{^Fd f :fd ^bytes in :in} (get @clients fd)
         n (.read f (.clear buf))]
     (cond
       (= n Net/WOULD_BLOCK) nil
@@ -96,28 +151,40 @@
       :else
       (let [chunk (byte-array n)
             _ (.get (.flip buf) chunk)
-            [text rest] (take-lines (concat-bytes in chunk))]
-        (swap! clients assoc-in [fd :in] rest)
-        (when (seq text)
-          (let [out (apply str (map #(str (reply %) "\n") (str/split-lines text)))]
-            (swap! clients assoc-in [fd :out] (.getBytes ^String out StandardCharsets/UTF_8))
-            ;; After a read the socket is ready for writing to.
-            (ev/on-readable! lp fd nil)
-            (ev/on-writable! lp fd (fn [_ _]))))))))
+            bytes (if (zero? (alength in)) chunk (concat-bytes in chunk))
+            [lines rest over?] (split-lines bytes)
+            out (cond-> (answer bytes lines) over? (concat-bytes too-long))]
+        (swap! clients update fd assoc :in (or rest (byte-array 0)) :close-after-write over?)
+        (when (pos? (alength out))
+          (swap! clients assoc-in [fd :out] out)
+          ;; After a read the socket is ready for writing to.
+          (ev/on-readable! lp fd nil)
+          (ev/on-writable! lp fd (fn [_ _])))))))
+
+(defn- drain!
+  "Reads and drops what the client has sent meanwhile (up to a megabyte), so
+  that closing it sends a FIN after the error line, not a reset."
+  [^Fd f ^ByteBuffer buf]
+  (loop [i 0]
+    (when (and (< i 16) (pos? (.read f (.clear buf))))
+      (recur (inc i)))))
 
 (defn handle-write
   "A client is writable: write what waits, and once all of it is gone flip
-  the client back from the write table to the read table."
-  [{lp :loop clients :clients ^ByteBuffer buf :buf} fd]
-  (let [{^Fd f :fd ^bytes out :out} (get @clients fd)
+  the client back from the write table to the read table (or close it, after
+  its error line)."
+  [{lp :loop clients :clients ^ByteBuffer buf :buf :as server} fd]
+  (let [{^Fd f :fd ^bytes out :out close? :close-after-write} (get @clients fd)
         b (doto (.clear buf) (.put out 0 (int (min (alength out) (.capacity buf)))) (.flip))
         n (.send f b)]
-    (if (or (= n Net/WOULD_BLOCK) (< n (alength out)))
-      (swap! clients assoc-in [fd :out] (java.util.Arrays/copyOfRange out (int (max 0 n)) (alength out)))
+    (cond
+      (or (= n Net/WOULD_BLOCK) (< n (alength out)))
+      (swap! clients assoc-in [fd :out] (Arrays/copyOfRange out (int (max 0 n)) (alength out)))
+      close? (do (drain! f buf) (close-client! server fd))
       ;; After a write the socket is ready for reading from.
-      (do (swap! clients assoc-in [fd :out] nil)
-          (ev/on-writable! lp fd nil)
-          (ev/on-readable! lp fd (fn [_ _]))))))
+      :else (do (swap! clients assoc-in [fd :out] nil)
+                (ev/on-writable! lp fd nil)
+                (ev/on-readable! lp fd (fn [_ _]))))))
 
 (defn fd-event-list-handler
   "The per-turn callback: every (fd events) pair of one epoll_wait. A client
@@ -136,39 +203,56 @@
 
 (defn start
   "Runs the echo server on 127.0.0.1:`port` (0: any free port) on a loop
-  thread of its own; returns the server map, whose :port is the bound port.
-  Stop it with `stop`."
+  thread of its own, makes it `@server`, and returns the server map, whose
+  :port is the bound port. Stop it with `stop`."
   [port]
   (let [listener (Net/listen (InetSocketAddress. "127.0.0.1" (int port)) 1024)
         lp (ev/open-loop)
-        server {:loop lp :listener listener :clients (atom {})
-                ;; One buffer for every read and write: the loop runs one step at a time.
-                :buf (ByteBuffer/allocateDirect 65536)
-                :port (.getPort (Net/localAddress listener))}]
+        srv {:loop lp :listener listener :clients (atom {})
+             ;; One buffer for every read and write: the loop runs one step at a time.
+             :buf (ByteBuffer/allocateDirect 65536)
+             :port (.getPort (Net/localAddress listener))}]
     (ev/on-readable! lp (.fd listener) (fn [_ _]))
     ;; Through the var, every turn: redefining fd-event-list-handler applies at once.
-    (ev/on-turn! lp (fn [pairs] (fd-event-list-handler server pairs)))
+    (ev/on-turn! lp (fn [pairs] (#'fd-event-list-handler srv pairs)))
     (ev/start-loop! lp)
-    server))
+    (reset! server srv)
+    srv))
 
 (defn stop
   "Stops the loop, then closes the listener and every client: the fds the
-  server owns."
-  [{lp :loop ^Fd listener :listener clients :clients}]
+  server owns. `server` is nil afterwards, if it held this one."
+  [{lp :loop ^Fd listener :listener clients :clients :as srv}]
   (ev/close! lp)
   (.close listener)
   (doseq [{^Fd f :fd} (vals @clients)]
     (.close f))
-  (reset! clients {}))
+  (reset! clients {})
+  (compare-and-set! server srv nil)
+  nil)
+
+(def ^:private usage
+  "usage: dev/clj -M:chicken [--port P] [--nrepl-port N | --no-nrepl]")
 
 (defn -main
-  "Runs the seed server until Ctrl-C: `dev/clj -M:chicken [--port P]`."
+  "Runs the seed server, then nREPL beside it (as evloop.echo's -main does),
+  until Ctrl-C or SIGTERM, which stop whichever seed server `server` holds
+  then: `dev/clj -M:chicken [--port P] [--nrepl-port N | --no-nrepl]`."
   [& args]
-  (let [{:keys [port]} (cli/parse "evloop.chicken" "usage: dev/clj -M:chicken [--port P]"
-                                  {"--port" [:port cli/port]} {:port 6666} args)
-        server (try (start port)
-                    (catch Exception e
-                      (cli/die! "evloop.chicken" (str "cannot listen on 127.0.0.1:" port ": " (ex-message e)))))]
-    (println (str "evloop chicken (seed) echo server on 127.0.0.1:" (:port server)))
-    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop server)))
+  (let [{:keys [port nrepl-port no-nrepl]}
+        (cli/parse "evloop.chicken" usage
+                   {"--port" [:port cli/port]
+                    "--nrepl-port" [:nrepl-port cli/port]
+                    "--no-nrepl" [:no-nrepl nil]}
+                   {:port 6666 :nrepl-port 7888} args)
+        _ (when-not no-nrepl (echo/check-nrepl! "evloop.chicken"))
+        srv (try (start port)
+                 (catch Exception e
+                   (cli/die! "evloop.chicken" (str "cannot listen on 127.0.0.1:" port ": " (ex-message e)))))]
+    (println (str "evloop chicken (seed) echo server on 127.0.0.1:" (:port srv)))
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(some-> @server stop)))
+    (when-not no-nrepl
+      (echo/serve-nrepl! "evloop.chicken" nrepl-port))
+    ;; The seed server runs until the process ends: a REPL user may stop it
+    ;; and start another, which the shutdown hook then stops.
     @(promise)))

@@ -182,12 +182,16 @@
   [^java.lang.AutoCloseable x]
   (.close x))
 
+(def ^:private max-traced-turns 1000000)
+
 (defn trace!
-  "With `on?`, records the pairs of the last `n` turns (default 64) for
-  `recent-turns` and `tap>`s each turn as `{:turn n :pairs [...]}`. Off by
-  default: it copies every turn's pairs."
+  "With `on?`, records the pairs of the last `n` turns (default 64, at most a
+  million) for `recent-turns` and `tap>`s each turn as `{:turn n :pairs
+  [...]}`. Off by default: it copies every turn's pairs."
   ([loop on?] (trace! loop on? 64))
   ([^EventLoop loop on? n]
+   (when-not (and (integer? n) (<= 1 n max-traced-turns))
+     (throw (options/bad "trace!" :n n (str "an integer from 1 to " max-traced-turns))))
    (.recordTurns (LoopControl/of loop) (if on? (int n) 0)
                  (when on?
                    (reify Consumer
@@ -202,13 +206,24 @@
   (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv data/pair (.pairs t))})
         (.recentTurns (LoopControl/of loop))))
 
+(def ^:private info-options
+  {:timeout-ms (options/int-option 1 Integer/MAX_VALUE)})
+
 (defn loop-info
   "The loop as data: whether it runs and on which thread, its registered fds
   (interest, tables, trigger), the connections on it (of any server or client,
   with their :direction), and its counters, among them :utilization, the share
-  of its life spent in callbacks rather than waiting."
-  [^EventLoop loop]
-  (data/loop-info loop))
+  of its life spent in callbacks rather than waiting.
+
+  The fds and connections are read on the loop thread, waiting up to
+  `:timeout-ms` (default 5000). A loop that does not answer by then is stuck
+  in a callback, and says so rather than guess: `{:responding? false :running?
+  true :turn-ms <how long its turn has run> :stack [<its thread's frames>]
+  :error \"...\" :stats {...}}`, without :fds and :connections."
+  ([loop] (loop-info loop {}))
+  ([^EventLoop loop {:keys [timeout-ms] :or {timeout-ms 5000} :as opts}]
+   (options/check-map "loop-info" info-options opts)
+   (data/loop-info loop timeout-ms)))
 
 (defn utilization
   "Samples `loop` for `:ms` milliseconds (default 1000) and returns
@@ -228,7 +243,8 @@
         :else (.getBytes (str x) cs)))
 
 (defn send!
-  "Sends a string (encoded in the connection's charset, UTF-8 unless set), a
+  "Sends a string (encoded in the connection's charset: its server's or
+  client's :charset, UTF-8 for a connection a Java handler opened), a
   byte array or a ByteBuffer to `conn` (an `evloop.tcp.Sender`: a connection,
   or evloop.repl's replay stub); safe from any thread. False once closing."
   [^Sender conn x]
@@ -239,9 +255,15 @@
                                StandardCharsets/UTF_8)))))
 
 (defn close-connection!
-  "Closes `conn` after flushing its output; `:abort` resets it at once."
+  "Closes `conn`: `how` :graceful (the default) after flushing its output,
+  :abort resets it at once. Any other `how` is refused (ex-info, :key :how)."
   ([^Connection conn] (.close conn))
-  ([^Connection conn how] (if (= how :abort) (.abort conn) (.close conn))))
+  ([^Connection conn how]
+   (case how
+     :graceful (.close conn)
+     :abort (.abort conn)
+     (throw (ex-info (str "close-connection!: how must be :graceful or :abort, got " (pr-str how))
+                     {:key :how :value how :allowed #{:graceful :abort}})))))
 
 (def ^:private timeout-options
   {:idle-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
@@ -272,14 +294,21 @@
   [h]
   (into {} (keep (fn [k] (when-let [f (handler/callback h k)] [k f]))) (keys handler/callbacks)))
 
-(defrecord Server [^TcpServer tcp handler-ref ^TcpHandler bridge frame-log host port path]
+(defrecord Server [^TcpServer tcp handler-ref ^TcpHandler bridge frame-log host port path charset]
   Closeable
   (close [_] (.close tcp)))
+
+(defn- server-value?
+  "True for what start-server returned. Checked by its keys, not `(instance?
+  Server s)`: reloading this namespace (dev/user.clj's `reset`) defines a new
+  Server class, and the server the REPL holds, made before, must still be one."
+  [s]
+  (and (map? s) (instance? TcpServer (:tcp s)) (instance? clojure.lang.IAtom (:handler-ref s))))
 
 (defn- check-server-value
   "Throws unless `s` is what start-server returned."
   [f s]
-  (when-not (instance? Server s)
+  (when-not (server-value? s)
     (throw (ex-info (str f ": expects a server, as start-server returns it, got " (pr-str s))
                     {:key :server :value s})))
   s)
@@ -301,13 +330,16 @@
   "Starts a line server and returns it: a `java.io.Closeable` map with :host,
   :port (the bound one: pass :port 0 for any), :path and :tcp (the Java server).
 
-  `handler` is `(fn [conn line])` called per line (with its newline), a var
+  `handler` is `(fn [conn line])` (or a multimethod) called per line (with
+  its newline), a var
   holding one, or a map of callbacks: :on-line, :on-connect `(fn [conn])`,
   :on-close `(fn [conn cause])`, :on-writable `(fn [conn writable?])`,
   :on-timeout `(fn [conn which])` (truthy keeps the connection). A var (also
   one holding a map) is looked up per event: redefine it and open connections
   see the new code. If :on-line returns a string, bytes or ByteBuffer, it is
-  sent back; nil sends nothing. A Java `evloop.tcp.TcpHandler` is used as is.
+  sent back; nil sends nothing. A Java `evloop.tcp.TcpHandler` is used as is;
+  a var holding one is looked up per event like any var (redefine it to another
+  TcpHandler, or to a fn, and open connections follow).
 
   Options (all optional; an unknown key or a bad value throws an ex-info
   naming it):
@@ -341,7 +373,8 @@
                    (if loop
                      (TcpServer/start ^EventLoop loop cfg h)
                      (TcpServer/start cfg h)))))]
-     (->Server tcp handler-ref bridge (atom []) (when-not path host) (when-not path (.port ^TcpServer tcp)) path))))
+     (->Server tcp handler-ref bridge (atom []) (when-not path host) (when-not path (.port ^TcpServer tcp)) path
+               (Charset/forName charset)))))
 
 (defn stop-server
   "Stops a server: the listener closes at once, then open connections get
@@ -362,6 +395,15 @@
   (check-server-value "server-status" server)
   (enums/->keyword (.status ^TcpServer (:tcp server))))
 
+(defn- attach-charset!
+  "Gives every open connection of `tcp` that has no :charset in its attachment
+  `cs`, as the bridge's onConnect would have."
+  [^TcpServer tcp ^Charset cs]
+  (doseq [^Connection c (.openConnections tcp)
+          :let [a (.attachment c)]]
+    (cond (nil? a) (.attach c {:charset cs})
+          (and (map? a) (not (:charset a))) (.attach c (assoc a :charset cs)))))
+
 (defn swap-handler!
   "Replaces a running server's handler (any form `start-server` takes, a Java
   TcpHandler too); open connections use it from their next event, but those
@@ -370,11 +412,17 @@
   [server handler]
   (check-server-value "swap-handler!" server)
   (handler/check "swap-handler!" handler)
-  (let [^TcpServer tcp (:tcp server)]
+  (let [^TcpServer tcp (:tcp server)
+        ^TcpHandler bridge (:bridge server)]
     (if (instance? TcpHandler handler)
       (.setHandler tcp ^TcpHandler handler)
-      (do (swap! (:handler-ref server) assoc :handler handler)
-          (.setHandler tcp ^TcpHandler (:bridge server)))))
+      (let [from-java? (not (identical? bridge (.handler tcp)))]
+        (swap! (:handler-ref server) assoc :handler handler)
+        (.setHandler tcp bridge)
+        ;; The bridge gives each connection it opens its charset (send! reads it
+        ;; there); those a Java handler opened have none: give it to them now.
+        (when from-java?
+          (attach-charset! tcp (or (:charset server) StandardCharsets/UTF_8))))))
   server)
 
 (defn server-loop
@@ -386,24 +434,36 @@
 (defn connections
   "The server's open connections as data: :fd :peer :direction :state, byte
   and frame counters, timeouts; on a Unix socket also the peer process's :pid
-  :uid :gid (SO_PEERCRED)."
+  :uid :gid (SO_PEERCRED). Asked of each loop thread: a loop of the running
+  server that does not answer within 5 s (stuck in a callback) makes it throw
+  rather than list none; `server-info` says which."
   [server]
   (check-server-value "connections" server)
   (mapv data/connection (.connections ^TcpServer (:tcp server))))
 
 (defn server-info
   "The server as data: address, status, counters, connections and its loops.
-  It still answers after the server has stopped."
-  [server]
-  (check-server-value "server-info" server)
-  (let [^TcpServer tcp (:tcp server)]
-    {:host (:host server) :port (:port server) :path (:path server)
-     :address (data/address (.address tcp))
-     :status (server-status server)
-     :stats (data/server-stats (.stats tcp))
-     :connections (connections server)
-     :loop (loop-info (.loop tcp))
-     :loops (mapv (fn [l load] (assoc (loop-info l) :connections load)) (.loops tcp) (.loads tcp))}))
+  It still answers after the server has stopped. Each loop is asked as
+  `loop-info` asks it, waiting up to `:timeout-ms` (default 5000); if one is
+  stuck in a callback the answer says `:responding? false`, :connections is
+  nil (they cannot be listed without that loop), and that loop's entry in
+  :loops has its :turn-ms and its thread's :stack."
+  ([server] (server-info server {}))
+  ([server opts]
+   (check-server-value "server-info" server)
+   (options/check-map "server-info" info-options opts)
+   (let [^TcpServer tcp (:tcp server)
+         ;; Each loop asked once: a stuck one costs one wait, not three.
+         infos (mapv #(loop-info % opts) (.loops tcp))
+         responding? (not-any? #(false? (:responding? %)) infos)]
+     {:host (:host server) :port (:port server) :path (:path server)
+      :address (data/address (.address tcp))
+      :status (server-status server)
+      :responding? responding?
+      :stats (data/server-stats (.stats tcp))
+      :connections (when responding? (connections server))
+      :loop (first infos)
+      :loops (mapv (fn [info load] (assoc info :connections load)) infos (.loads tcp))})))
 
 (defn connect!
   "Opens a connection to `{:host :port}` (a name, resolved off the loop, or an

@@ -56,6 +56,12 @@
     (compare-and-set! server s nil)
     r))
 
+(defn nrepl-on-classpath?
+  "True when nREPL can be loaded, found without loading it (which takes
+  seconds)."
+  []
+  (some? (or (io/resource "nrepl/server.clj") (io/resource "nrepl/server__init.class"))))
+
 (defn start-nrepl
   "Starts an nREPL server on 127.0.0.1 (`port` 0: any free port) and writes
   its port to .nrepl-port for editors to find. nREPL is loaded here, only
@@ -74,6 +80,33 @@
     (when (and (.exists f) (= (str (:port srv)) (.trim ^String (slurp f))))
       (io/delete-file f true))))
 
+(defn- busy? [^Throwable e]
+  (boolean (re-find #"EADDRINUSE|Address already in use" (str (ex-message e) (some-> e .getCause .getMessage)))))
+
+(defn check-nrepl!
+  "For a main (`prog`, evloop.echo or evloop.chicken) about to serve nREPL:
+  unless nREPL is on the classpath, exits with one line on stderr, status 2,
+  before anything has started."
+  [prog]
+  (when-not (nrepl-on-classpath?)
+    (cli/die! prog "nREPL is not on the classpath: add nrepl/nrepl (the deps.edn alias of this main has it), or run with --no-nrepl")))
+
+(defn serve-nrepl!
+  "For a main (`prog`) whose own server runs: starts nREPL beside it on
+  127.0.0.1:`port` (`start-nrepl`), prints where, and stops it at shutdown.
+  A port it cannot take exits with one line on stderr, status 2. Returns the
+  nREPL server."
+  [prog port]
+  (let [repl (try (start-nrepl port)
+                  (catch Exception e
+                    (cli/die! prog (str "cannot start nREPL on 127.0.0.1:" port ": "
+                                        (or (some-> e .getCause ex-message) (ex-message e))
+                                        (when (busy? e) "; choose another with --nrepl-port, or --no-nrepl")))))]
+    (println (str "nREPL server on 127.0.0.1:" (:port repl)
+                  "   (connect: lein repl :connect 127.0.0.1:" (:port repl) ", or CIDER/Calva with .nrepl-port)"))
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop-nrepl repl)))
+    repl))
+
 (def ^:private usage
   "usage: dev/clj -M:echo [--host H] [--port P | --unix PATH] [--nrepl-port N | --no-nrepl] [--idle-timeout D] [--read-timeout D]")
 
@@ -86,16 +119,34 @@
    "--idle-timeout" [:idle-timeout-ms cli/duration-ms]
    "--read-timeout" [:read-timeout-ms cli/duration-ms]})
 
-(defn- busy? [^Throwable e]
-  (boolean (re-find #"EADDRINUSE|Address already in use" (str (ex-message e) (some-> e .getCause .getMessage)))))
+(defn- keep-alive
+  "Returns once no echo server runs and none can start again. With nREPL a
+  REPL user may stop the server and start another (`start`), so it waits for
+  that; without nREPL it returns when the server stops."
+  [repl?]
+  (loop []
+    (if-let [s @server]
+      (do (.join ^evloop.tcp.TcpServer (:tcp s))
+          (compare-and-set! server s nil)
+          (recur))
+      (when repl?
+        (let [started (promise)]
+          (add-watch server ::keep-alive (fn [_ _ _ new] (when new (deliver started true))))
+          (try (when (nil? @server) @started)
+               (finally (remove-watch server ::keep-alive)))
+          (recur))))))
 
 (defn -main
-  "Runs the echo server, then an nREPL server beside it, until Ctrl-C or SIGTERM."
+  "Runs the echo server, then an nREPL server beside it, until Ctrl-C or
+  SIGTERM, which stop whichever echo server `server` holds then (one
+  restarted from the REPL too). The process lives while an echo server runs,
+  and with nREPL as long as nREPL does."
   [& args]
   (let [{:keys [host port path nrepl-port no-nrepl] :as opts}
         (cli/parse "evloop.echo" usage flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
         _ (when (and path (some #{"--port" "--host"} args))
             (cli/die! "evloop.echo" "--unix serves a unix socket instead of TCP: use --port/--host or --unix, not both"))
+        _ (when-not no-nrepl (check-nrepl! "evloop.echo"))
         s (try (start (if path
                         (select-keys opts [:path :idle-timeout-ms :read-timeout-ms])
                         (select-keys opts [:host :port :idle-timeout-ms :read-timeout-ms])))
@@ -104,14 +155,7 @@
                                               (when (busy? e) "; choose another with --port, or --unix PATH")))))]
     (println (str "evloop echo server listening on " (if path (str "unix:" path) (str host ":" (:port s)))
                   (when-not path (str "   (try: telnet " host " " (:port s) ")"))))
-    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop s)))
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(when-let [s @server] (stop s))))
     (when-not no-nrepl
-      (let [repl (try (start-nrepl nrepl-port)
-                      (catch Exception e
-                        (cli/die! "evloop.echo" (str "cannot start nREPL on 127.0.0.1:" nrepl-port ": "
-                                                     (or (some-> e .getCause ex-message) (ex-message e))
-                                                     (when (busy? e) "; choose another with --nrepl-port, or --no-nrepl")))))]
-        (println (str "nREPL server on 127.0.0.1:" (:port repl)
-                      "   (connect: lein repl :connect 127.0.0.1:" (:port repl) ", or CIDER/Calva with .nrepl-port)"))
-        (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop-nrepl repl)))))
-    (.join ^evloop.tcp.TcpServer (:tcp s))))
+      (serve-nrepl! "evloop.echo" nrepl-port))
+    (keep-alive (not no-nrepl))))

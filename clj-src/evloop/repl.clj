@@ -11,7 +11,8 @@
     returns what it would have written: a bug seen live, reproduced in the REPL.
   - `watch!` reports a handler that blocks the loop thread, and a loop that
     spins."
-  (:require [evloop.core :as ev])
+  (:require [evloop.core :as ev]
+            [evloop.impl.options :as options])
   (:import (evloop EventLoop FdEvent Interest)
            (evloop.tools LoopControl)
            (evloop.tcp Connection Sender)
@@ -53,22 +54,26 @@
 
 (defn record-frames!
   "Keeps the last `n` lines (default 256) the server's connections sent, for
-  `recent-frames` and `replay!`; `false` stops recording."
+  `recent-frames` and `replay!`; `false` stops recording. The log is a ring:
+  it never holds more than `n` lines."
   ([server on?] (record-frames! server on? 256))
   ([server on? n]
+   (when-not (and (integer? n) (<= 1 n Integer/MAX_VALUE))
+     (throw (ex-info (str "record-frames!: n must be an integer from 1 to " Integer/MAX_VALUE ", got " (pr-str n))
+                     {:key :n :value n :allowed (str "an integer from 1 to " Integer/MAX_VALUE)})))
    (let [log (:frame-log server)]
-     (reset! log [])
+     (reset! log clojure.lang.PersistentQueue/EMPTY)
      (swap! (:handler-ref server) assoc :record
             (when on?
               (fn [^Connection conn line]
-                (swap! log (fn [v] (let [v (conj v {:fd (.fd conn) :line line})]
-                                     (if (> (count v) n) (subvec v (- (count v) n)) v)))))))
+                (swap! log (fn [q] (let [q (conj q {:fd (.fd conn) :line line})]
+                                     (if (> (count q) n) (pop q) q)))))))
      server)))
 
 (defn recent-frames
   "The recorded lines, oldest first: `[{:fd 12 :line \"hello\\n\"} ...]`;
   `fd` keeps only that connection's."
-  ([server] @(:frame-log server))
+  ([server] (vec @(:frame-log server)))
   ([server fd] (filterv #(= fd (:fd %)) @(:frame-log server))))
 
 (deftype ReplayConnection [sent]
@@ -100,12 +105,20 @@
     (when on-close (on-close conn :peer-closed))
     @sent))
 
+(def ^:private watch-options
+  {:stall-ms (options/int-option 0 Integer/MAX_VALUE)
+   :empty-turns-per-sec (options/int-option 0 Integer/MAX_VALUE)})
+
 (defn watch!
   "Reports, to the log and as `tap>` of `{:evloop/watchdog message}`, a turn
   running longer than `:stall-ms` (default 100; the loop thread's stack is
   included) and more than `:empty-turns-per-sec` (default 10000) turns a
-  second without events or work. `(watch! loop nil)` stops watching."
+  second without events or work; 0 turns either check off. An unknown key or
+  a value that is not such an integer is refused (ex-info naming the key).
+  `(watch! loop nil)` stops watching."
   [^EventLoop loop {:keys [stall-ms empty-turns-per-sec] :or {stall-ms 100 empty-turns-per-sec 10000} :as opts}]
+  (when (some? opts)
+    (options/check-map "watch!" watch-options opts))
   (if (nil? opts)
     (.watch (LoopControl/of loop) 0 0 nil)
     (.watch (LoopControl/of loop) (long stall-ms) (int empty-turns-per-sec)

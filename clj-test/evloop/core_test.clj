@@ -1,6 +1,7 @@
 (ns evloop.core-test
   (:require [clojure.test :refer [deftest is testing]]
             [evloop.core :as ev]
+            [evloop.repl]
             [evloop.test-util :refer [wait-until]])
   (:import (evloop.sys Native)
            (java.nio ByteBuffer)))
@@ -81,3 +82,40 @@
         (run! deref (doall clients))
         (is (wait-until #(= (* 6 lines) (get-in (ev/server-info s) [:stats :frames-in])) 10000))
         (is (zero? @bad) "lines decoded on one loop thread were overwritten by the other's")))))
+
+(defmulti ^:private multi-handler (fn [_conn line] (if (.startsWith ^String line "up ") :up :same)))
+(defmethod multi-handler :up [_ ^String line] (.toUpperCase line))
+(defmethod multi-handler :same [_ line] line)
+
+(defn- key-of-error [f]
+  (try (f) :no-error
+       (catch clojure.lang.ExceptionInfo e (:key (ex-data e)))))
+
+(deftest bad-inputs-get-an-ex-info-naming-the-key
+  (with-open [server (ev/start-server (fn [_ line] line) {:port 0})]
+    (let [c (ev/connect! {:port (:port server)})]
+      (try
+        (is (= :how (key-of-error #(ev/close-connection! c :bogus))))
+        (is (= :how (key-of-error #(ev/close-connection! c nil))))
+        (is (.isOpen ^evloop.tcp.Connection c) "a refused close closes nothing")
+        (finally (ev/close-connection! c :graceful)))))
+  (with-open [lp (ev/open-loop)]
+    (testing "trace!'s n"
+      (is (= :n (key-of-error #(ev/trace! lp true 0))))
+      (is (= :n (key-of-error #(ev/trace! lp true "64"))))
+      (is (= :n (key-of-error #(ev/trace! lp true Long/MAX_VALUE)))))
+    (testing "watch!'s options"
+      (is (= :stall-ms (key-of-error #(evloop.repl/watch! lp {:stall-ms -1}))))
+      (is (= :stall-ms (key-of-error #(evloop.repl/watch! lp {:stall-ms "100"}))))
+      (is (= :empty-turns-per-sec (key-of-error #(evloop.repl/watch! lp {:empty-turns-per-sec 1.5}))))
+      (is (= :stal-ms (key-of-error #(evloop.repl/watch! lp {:stal-ms 100}))) "an unknown key")
+      (is (= lp (evloop.repl/watch! lp {:stall-ms 50})))
+      (is (= lp (evloop.repl/watch! lp nil)) "nil still stops watching")))
+  (testing "handlers: callable things are taken, other IFns refused"
+    (doseq [bad [:on-line {:on-lin (fn [_ l] l)} {:on-line :kw} #{1} ['f] 'sym {}]]
+      (is (= :handler (key-of-error #(ev/start-server bad {:port 0}))) (pr-str bad)))
+    (with-open [server (ev/start-server multi-handler {:port 0})
+                s (doto (java.net.Socket. "127.0.0.1" (int (:port server))) (.setSoTimeout 10000))]
+      (let [r (java.io.BufferedReader. (java.io.InputStreamReader. (.getInputStream s)))]
+        (.write (.getOutputStream s) (.getBytes "up a\nb\n"))
+        (is (= ["UP A" "b"] [(.readLine r) (.readLine r)]) "a multimethod is a handler")))))

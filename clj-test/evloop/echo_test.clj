@@ -81,6 +81,21 @@
     (.close ^java.io.Closeable s)
     (is (wait-until #(nil? @echo/server) 5000) "cleared however it stops")))
 
+(deftest a-server-survives-a-reload-of-evloop-core
+  ;; (reset) in dev/user.clj reloads evloop.core: the server a REPL holds must
+  ;; still be a server to every function afterwards.
+  (let [s (echo/start {:port 0})]
+    (try
+      (require 'evloop.core :reload)
+      (is (= (:port s) (:port (ev/server-info @echo/server))) "server-info on the value held before the reload")
+      (is (= :running (ev/server-status s)))
+      (with-open [c (connect (:port s))]
+        (send-line c "after reload")
+        (is (= "after reload" (.readLine (reader c)))))
+      (is (re-find #"^#<evloop server 127\.0\.0\.1:" (pr-str s)))
+      (is (= :stopped (deref (ev/stop-server s) 10000 :timeout)) "stop-server on it")
+      (finally (echo/stop s)))))
+
 (deftest server-lifecycle-status-stop-with-a-grace-period-and-info-after
   (let [s (ev/start-server (fn [_ l] l) {:port 0})]
     (is (= :running (ev/server-status s)))
@@ -146,3 +161,79 @@
       (reset! done true)
       @poller
       (is (= [] (mapv str @errors))))))
+
+(defn- java-reply
+  "A Java TcpHandler answering every line with `word`."
+  [word]
+  (reify evloop.tcp.TcpHandler
+    (onMessage [_ c _] (.send ^evloop.tcp.Connection c (.getBytes (str word "\n"))))))
+
+(def ^:private java-handler-in-a-var (java-reply "java"))
+
+(deftest a-var-holding-a-java-handler-is-looked-up-per-event
+  (let [original java-handler-in-a-var]
+    (try
+      (with-open [server (ev/start-server #'java-handler-in-a-var {:port 0})
+                  s (connect (:port server))]
+        (let [r (reader s)]
+          (send-line s "x")
+          (is (= "java" (.readLine r)))
+          (alter-var-root #'java-handler-in-a-var (constantly (java-reply "java again")))
+          (send-line s "y")
+          (is (= "java again" (.readLine r)) "redefined: the open connection sees it")
+          (alter-var-root #'java-handler-in-a-var (constantly (fn [_ line] (str "clj " line))))
+          (send-line s "z")
+          (is (= "clj z" (.readLine r)) "and a Clojure fn in the same var")
+          (alter-var-root #'java-handler-in-a-var (constantly (reify evloop.tcp.TextHandler
+                                                                 (onText [_ c text _] (ev/send! c (str "text " text))))))
+          (send-line s "w")
+          (is (= "text w" (.readLine r)) "a TextHandler gets the decoded line")
+          (testing "connect! takes such a var too"
+            (let [got (promise)]
+              (alter-var-root #'java-handler-in-a-var
+                              (constantly (reify evloop.tcp.TcpHandler
+                                            (onMessage [_ _ frame]
+                                              (let [b (byte-array (.remaining ^java.nio.ByteBuffer frame))]
+                                                (.get ^java.nio.ByteBuffer frame b)
+                                                (deliver got (String. b "UTF-8")))))))
+              (with-open [echo (ev/start-server (fn [_ line] line) {:port 0})]
+                (let [c (ev/connect! {:port (:port echo)} #'java-handler-in-a-var)]
+                  (try
+                    (ev/send! c "round trip\n")
+                    (is (= "round trip\n" (deref got 5000 :timeout)))
+                    (finally (ev/close-connection! c)))))))))
+      (finally (alter-var-root #'java-handler-in-a-var (constantly original))))))
+
+(deftest send-uses-the-server-charset-on-connections-accepted-under-a-java-handler
+  (with-open [server (ev/start-server (fn [_ line] line) {:port 0 :charset "ISO-8859-1"})]
+    (ev/swap-handler! server (java-reply "java"))
+    (with-open [s (connect (:port server))]
+      (let [in (.getInputStream s)]
+        (send-line s "x")
+        (is (= "java\n" (String. (.readNBytes in 5) "ISO-8859-1")) "accepted while the Java handler ran")
+        (ev/swap-handler! server (fn [conn _] (ev/send! conn "é\n") nil))
+        (send-line s "y")
+        (is (= [(unchecked-byte 0xE9) 10] (vec (.readNBytes in 2)))
+            "send! encodes in the server's :charset, ISO-8859-1, not UTF-8")))))
+
+(defn- config-field
+  "A field of a ServerConfig, which has setters only."
+  [^evloop.tcp.ServerConfig cfg field]
+  (.get (doto (.getDeclaredField evloop.tcp.ServerConfig field) (.setAccessible true)) cfg))
+
+(deftest start-server-takes-only-a-handler
+  ;; Its default address is 127.0.0.1:6666, which tests never bind: the config
+  ;; start-server resolves from no options is read, then moved to port 0.
+  (let [resolve-config evloop.impl.options/server-config
+        resolved (atom nil)]
+    (with-redefs [evloop.impl.options/server-config
+                  (fn [opts]
+                    (let [^evloop.tcp.ServerConfig cfg (resolve-config opts)]
+                      (reset! resolved [(config-field cfg "host") (config-field cfg "port")])
+                      (.port cfg 0)))]
+      (with-open [server (ev/start-server (fn [_ line] (str "only " line)))
+                  s (connect (:port server))]
+        (is (= ["127.0.0.1" 6666] @resolved) "the defaults: loopback, port 6666")
+        (is (= "127.0.0.1" (:host server)))
+        (send-line s "a handler")
+        (is (= "only a handler" (.readLine (reader s))))))))

@@ -33,3 +33,26 @@
         (alter-var-root #'echo/handle-line (constantly original))
         (nrepl-server/stop-server repl)
         (echo/stop server)))))
+
+(deftest user-start-and-stop-with-the-nrepl-port-file
+  ;; dev/user.clj's system, on ports 0: stop! removes the .nrepl-port start! wrote.
+  (load-file "dev/user.clj")
+  (let [start! @(resolve 'user/start!)
+        stop! @(resolve 'user/stop!)
+        nrepl @(resolve 'user/nrepl)
+        f (java.io.File. ".nrepl-port")
+        saved (when (.exists f) (slurp f))]
+    (try
+      (let [s (start! {:port 0 :nrepl-port 0})]
+        (is (identical? s @echo/server))
+        (is (= (str (:port @nrepl)) (slurp f)) ".nrepl-port names the nREPL port")
+        (with-open [c (connect (:port s))]
+          (send-line c "user")
+          (is (= "user" (.readLine (reader c))))))
+      (stop!)
+      (is (not (.exists f)) "stop! removed .nrepl-port")
+      (is (nil? @echo/server))
+      (is (nil? @nrepl))
+      (finally
+        (stop!)
+        (when saved (spit f saved))))))

@@ -227,6 +227,7 @@ public final class EventLoop implements AutoCloseable {
         try {
             return core.turn(timeoutMillis);
         } finally {
+            core.turnReturned();
             core.leave();
         }
     }
@@ -318,6 +319,18 @@ public final class EventLoop implements AutoCloseable {
      */
     public long now() {
         return core.lastWake;
+    }
+
+    /**
+     * How long the turn in progress has been running its callbacks, timers and tasks: a loop
+     * that does not answer {@link #call} and reads high here is stuck in a handler. Costs one
+     * clock read; readable from any thread.
+     *
+     * @return nanoseconds since the current turn's wait returned, or 0 while the loop waits or
+     *     nobody runs it
+     */
+    public long turnNanos() {
+        return core.turnNanos();
     }
 
     /** @return the loop's counters, readable from any thread */

@@ -20,7 +20,8 @@ import java.util.concurrent.TimeoutException;
  * {@link LoopHook#onTurn} hooks and the per-turn callback, then due timers, then queued tasks.
  * A held turn (the {@link PauseGate} said so) waits on the wake-up eventfd alone and runs tasks.
  * It reads the clock twice per turn, around the wait, and those two readings feed both the
- * utilisation counters and the timers. Loop thread only, except the volatile fields.
+ * utilisation counters and the timers; {@link #stats()} counts a turn still running from the
+ * second. Loop thread only, except the volatile fields.
  */
 final class LoopCore {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
@@ -50,6 +51,13 @@ final class LoopCore {
     private volatile long busyNanos;
     /** When the last wait returned: the start of the busy time that the next wait ends. */
     volatile long lastWake = System.nanoTime();
+    /**
+     * {@link #lastWake} while a turn is between its waits, {@link #NOT_BUSY} while the loop waits
+     * or is not running: lets {@link #stats()} count the busy time of a turn that has not ended
+     * (a handler stuck in one callback), with no clock read of its own on the loop thread.
+     */
+    private volatile long busySince = NOT_BUSY;
+    private static final long NOT_BUSY = Long.MIN_VALUE;
 
     LoopCore(EventLoop loop, Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
         this.loop = loop;
@@ -66,6 +74,8 @@ final class LoopCore {
     /** The body of run(): turns, or held turns, until stop; then what was queued before the stop. */
     void runUntilStopped() {
         owner.serving(true);
+        // Time the loop was not running is neither busy nor idle.
+        lastWake = System.nanoTime();
         try {
             while (!stopRequested) {
                 held = !owner.isClosing() && hooks.holds(loop);
@@ -78,6 +88,10 @@ final class LoopCore {
             held = false;
             tasksRun += tasks.runAll(dispatcher::guarded, tasks.queued());
         } finally {
+            long now = System.nanoTime();
+            busySince = NOT_BUSY;
+            busyNanos += now - lastWake;
+            lastWake = now;
             owner.serving(false);
             stopRequested = owner.isClosing();
         }
@@ -124,6 +138,8 @@ final class LoopCore {
 
     private long startWait() {
         long now = System.nanoTime();
+        // busySince first: a reader that still sees it set has not seen busyNanos grow (stats()).
+        busySince = NOT_BUSY;
         busyNanos += now - lastWake;
         hooks.beforeWait(loop);
         return now;
@@ -133,6 +149,7 @@ final class LoopCore {
         long now = System.nanoTime();
         idleNanos += now - before;
         lastWake = now;
+        busySince = now;
         turns++;
         hooks.afterWait(loop, pairs);
         return now;
@@ -171,7 +188,37 @@ final class LoopCore {
 
     LoopStats stats() {
         return new LoopStats(turns, dispatcher.events(), dispatcher.stale(), tasks.wakeups(), tasksRun,
-            timersFired, table.count(), timers.size(), idleNanos, busyNanos);
+            timersFired, table.count(), timers.size(), idleNanos, busyNanosNow());
+    }
+
+    /**
+     * The busy time so far, the turn in progress included. startWait clears busySince before it
+     * adds to busyNanos, so if busySince reads the same before and after busyNanos, and is set,
+     * that busyNanos does not hold the turn since then yet; a changed busySince means a wait
+     * began or ended meanwhile: read again.
+     */
+    /** See {@link EventLoop#turnNanos()}. */
+    long turnNanos() {
+        long since = busySince;
+        return since == NOT_BUSY ? 0 : Math.max(0, System.nanoTime() - since);
+    }
+
+    /**
+     * A runOnce() from outside the loop has returned: no turn is in progress until the next one,
+     * whose wait counts the time since this one's as busy, as it always has.
+     */
+    void turnReturned() {
+        busySince = NOT_BUSY;
+    }
+
+    private long busyNanosNow() {
+        long since;
+        long busy;
+        do {
+            since = busySince;
+            busy = busyNanos;
+        } while (since != busySince);
+        return since == NOT_BUSY ? busy : busy + Math.max(0, System.nanoTime() - since);
     }
 
     /** See {@link EventLoop#stop()}. */

@@ -12,7 +12,9 @@ package evloop;
  * @param registered fds currently registered
  * @param pendingTimers timers waiting in the heap
  * @param idleNanos  time spent waiting in epoll_wait (or held, waiting for tasks)
- * @param busyNanos  time spent between waits: dispatching, timers, tasks
+ * @param busyNanos  time spent between waits: dispatching, timers, tasks; the turn in
+ *                   progress counts up to the moment these counters were read, so a loop stuck
+ *                   in one callback reads busy
  */
 public record LoopStats(long turns, long events, long stale, long wakeups, long tasks,
                         long timers, int registered, int pendingTimers, long idleNanos, long busyNanos) {}

@@ -62,6 +62,8 @@ class CommandLineTest {
             Map<String, String[]> cases = new LinkedHashMap<>();
             cases.put("java --port abc", new String[] {java, "--port", "abc"});
             cases.put("java --bogus", new String[] {java, "--bogus", "1"});
+            cases.put("java --bogus alone", new String[] {java, "--bogus"});
+            cases.put("java --port alone", new String[] {java, "--port"});
             cases.put("java busy", new String[] {java, "--port", port});
             cases.put("clj --port abc", concat(clj, "--port", "abc"));
             cases.put("clj --nrepl-port abc", concat(clj, "--nrepl-port", "abc"));
@@ -75,6 +77,8 @@ class CommandLineTest {
             Map<String, Outcome> o = run(cases);
             oneLine(o.get("java --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "java --port abc");
             oneLine(o.get("java --bogus"), "unknown option \"--bogus\"", "java --bogus");
+            oneLine(o.get("java --bogus alone"), "unknown option \"--bogus\"", "java --bogus alone");
+            oneLine(o.get("java --port alone"), "--port needs a value", "java --port alone");
             oneLine(o.get("java busy"), "EADDRINUSE (Address already in use); choose another with --port", "java busy");
             oneLine(o.get("clj --port abc"), "--port must be a number from 0 to 65535, got \"abc\"", "clj --port abc");
             oneLine(o.get("clj --nrepl-port abc"), "--nrepl-port must be a number from 0 to 65535, got \"abc\"",
@@ -103,6 +107,30 @@ class CommandLineTest {
                 }
             }
             return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The classpath of the tests without nREPL's jar, as a project that does not depend on it has. */
+    private static String withoutNrepl() {
+        String sep = java.io.File.separator;
+        return FreshJvm.classpathWithout(sep + "nrepl" + sep);
+    }
+
+    @Test
+    void theEchoNamespaceLoadsAndRunsWithoutNreplOnTheClasspath() throws Exception {
+        try (FreshJvm j = FreshJvm.startOn(withoutNrepl(), 4096, "clojure.main", "-e",
+                "(require 'evloop.echo) (println :loaded (some? (clojure.java.io/resource \"nrepl/server.clj\")))"
+                + " (apply evloop.echo/-main [\"--no-nrepl\" \"--port\" \"0\"])")) {
+            assertEquals(":loaded false", line(j), "(require 'evloop.echo) loads, and nREPL is really absent");
+            String listening = line(j);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)").matcher(listening);
+            assertTrue(m.find(), "-main --no-nrepl runs: " + listening + " " + j.stderr());
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", Integer.parseInt(m.group(1)))) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("hi\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                assertEquals("hi", new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8)).readLine());
+            }
         }
     }
 
@@ -141,6 +169,67 @@ class CommandLineTest {
                 j.close();
             }
         }
+    }
+
+    @Test
+    void withoutNreplOnTheClasspathTheEchoMainSaysSoBeforeItStarts() throws Exception {
+        try (FreshJvm j = FreshJvm.startOn(withoutNrepl(), 4096, "clojure.main", "-m", "evloop.echo", "--port", "0")) {
+            assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), "did not exit");
+            List<String> err = j.stderr().lines().filter(l -> !l.isBlank()).toList();
+            Outcome o = new Outcome(j.process.exitValue(), err);
+            oneLine(o, "nREPL is not on the classpath", "no nREPL");
+            assertTrue(err.get(0).contains("--no-nrepl"), "suggests --no-nrepl: " + err.get(0));
+            assertEquals(null, j.out.readLine(), "no echo server was started first");
+        }
+    }
+
+    @Test
+    void sigtermStopsTheEchoServerRestartedFromTheRepl() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+            CommandLineTest.class.getClassLoader().getResource("nrepl/server.clj") != null,
+            "needs nREPL on the classpath (mvn -Pnrepl)");
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("evloop-echo");
+        java.nio.file.Path sock = dir.resolve("echo.sock");
+        // What a REPL user does: stop the server -main started and start another (here on a
+        // Unix socket, whose file only a clean stop removes).
+        String script = "(require 'evloop.echo)"
+            + "(future (try"
+            + "  (let [deadline (+ (System/currentTimeMillis) 60000)]"
+            + "    (while (and (nil? @evloop.echo/server) (< (System/currentTimeMillis) deadline))"
+            + "      (java.util.concurrent.locks.LockSupport/parkNanos 1000000)))"
+            + "  (evloop.echo/stop @evloop.echo/server)"
+            + "  (evloop.echo/start {:path \"" + sock + "\"})"
+            + "  (println \"restarted\") (flush)"
+            + "  (catch Throwable t (.printStackTrace t))))"
+            + "(evloop.echo/-main \"--port\" \"0\" \"--nrepl-port\" \"0\")";
+        try (FreshJvm j = FreshJvm.startIn(dir, FreshJvm.classpath(), 4096, "clojure.main", "-e", script)) {
+            String l;
+            do {
+                l = line(j);
+            } while (l != null && !l.equals("restarted"));
+            assertEquals("restarted", l, j.stderr());
+            assertTrue(java.nio.file.Files.exists(sock));
+            assertTrue(j.process.isAlive(), "the process lives on while the restarted server runs");
+            j.process.destroy();   // SIGTERM
+            assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), "exits on SIGTERM");
+            assertFalse(java.nio.file.Files.exists(sock), "the shutdown hook stopped the server running then");
+            assertFalse(java.nio.file.Files.exists(dir.resolve(".nrepl-port")), "and nREPL, removing .nrepl-port");
+        } finally {
+            java.nio.file.Files.deleteIfExists(sock);
+            java.nio.file.Files.deleteIfExists(dir.resolve(".nrepl-port"));
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    /** The child's next line of output, waiting at most 60 s. */
+    private static String line(FreshJvm j) throws Exception {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return j.out.readLine();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).get(60, TimeUnit.SECONDS);
     }
 
     private static String[] concat(String[] a, String... b) {

@@ -27,13 +27,42 @@ public final class FreshJvm implements AutoCloseable {
 
     /** Starts {@code mainClass args...} with at most {@code maxFds} open files. */
     public static FreshJvm start(int maxFds, String mainClass, String... args) throws IOException {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return startOn(classpath(), maxFds, mainClass, args);
+    }
+
+    /** The test classpath, whose entries the child JVM gets. */
+    public static String classpath() {
+        return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    }
+
+    /** The test classpath without the entries whose path contains {@code fragment}, say a library's directory in the local repository. */
+    public static String classpathWithout(String fragment) {
+        return java.util.Arrays.stream(classpath().split(File.pathSeparator))
+            .filter(e -> !e.contains(fragment))
+            .collect(java.util.stream.Collectors.joining(File.pathSeparator));
+    }
+
+    /** Starts {@code mainClass args...} on classpath {@code cp}, with at most {@code maxFds} open files. */
+    public static FreshJvm startOn(String cp, int maxFds, String mainClass, String... args) throws IOException {
+        return startIn(null, cp, maxFds, mainClass, args);
+    }
+
+    /**
+     * Starts {@code mainClass args...} in directory {@code dir} (null: this one) on classpath
+     * {@code cp}, with at most {@code maxFds} open files: a child that writes files where it
+     * runs (.nrepl-port) writes them there.
+     */
+    public static FreshJvm startIn(Path dir, String cp, int maxFds, String mainClass, String... args) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of("bash", "-c", "ulimit -n " + maxFds + " && exec \"$@\"", "child",
             java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", cp, mainClass));
         cmd.addAll(List.of(args));
         Path err = Files.createTempFile("evloop-child", ".err");
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
+        if (dir != null) {
+            pb.directory(dir.toFile());
+        }
+        Process p = pb.start();
         return new FreshJvm(p, err);
     }
 

@@ -6,7 +6,10 @@
            (evloop.net UnixAddress)
            (evloop.tcp ClientStats ConnectionInfo PeerCredentials ServerStats)
            (java.net InetSocketAddress)
-           (java.util Set)))
+           (java.time Duration)
+           (java.util Set)
+           (java.util.concurrent RejectedExecutionException)
+           (java.util.function Supplier)))
 
 (set! *warn-on-reflection* true)
 
@@ -100,27 +103,50 @@
    :bytes-in (.bytesIn s) :bytes-out (.bytesOut s) :frames-in (.framesIn s)
    :backpressure-pauses (.backpressurePauses s)})
 
+(defn- stalled
+  "A loop that is open but did not answer `e`'s query: what can be read
+  without its thread, and where that thread is."
+  [^EventLoop lp ^Exception e]
+  (let [t (.thread lp)]
+    {:closed? false
+     :running? (.isRunning lp)
+     :responding? false
+     :error (ex-message e)
+     :thread (some-> t .getName)
+     :turn-ms (quot (.turnNanos lp) 1000000)
+     :stack (some->> t .getStackTrace (take 24) (mapv str))
+     :stats (loop-stats (.stats lp))}))
+
 (defn loop-info
   "The loop as data: running?, its fds (interest, tables, trigger), the
-  connections on it (of any server or client), counters and utilization. A
-  loop that closes meanwhile answers as closed."
-  [^EventLoop lp]
+  connections on it (of any server or client), counters and utilization, read
+  on its thread in one query that waits up to `timeout-ms`. A loop that
+  closes meanwhile answers as closed; one that does not answer in time (a
+  callback is blocking it) answers `:responding? false` with its `:turn-ms`,
+  its thread's `:stack` and its counters."
+  [^EventLoop lp timeout-ms]
   (let [closed {:closed? true :stats (loop-stats (.stats lp))}]
     (if (.isClosed lp)
       closed
       (try
-        {:closed? false
-         :running? (.isRunning lp)
-         :thread (some-> (.thread lp) .getName)
-         :fds (mapv fd-info (.fds lp))
-         :connections (mapv connection (ConnectionInfo/on lp))
-         :stats (loop-stats (.stats lp))}
-        (catch java.util.concurrent.RejectedExecutionException _ closed)
-        (catch IllegalStateException _ closed)))))
+        (let [{:keys [fds conns]} (.call lp (reify Supplier
+                                              (get [_] {:fds (.fds lp) :conns (ConnectionInfo/on lp)}))
+                                         (Duration/ofMillis timeout-ms))]
+          {:closed? false
+           :running? (.isRunning lp)
+           :responding? true
+           :thread (some-> (.thread lp) .getName)
+           :fds (mapv fd-info fds)
+           :connections (mapv connection conns)
+           :stats (loop-stats (.stats lp))})
+        (catch RejectedExecutionException _ closed)
+        (catch IllegalStateException e
+          (if (.isClosed lp) closed (stalled lp e)))))))
 
 (defn utilization
   "Samples the loop for `ms` milliseconds: the share of the wall time it
-  spent in callbacks rather than waiting, and turns and events per second."
+  spent in callbacks rather than waiting (a turn still running counts, so a
+  loop stuck in one callback reads 1.0), and turns and events per second."
   [^EventLoop lp ms]
   (let [^LoopStats a (.stats lp)
         t0 (System/nanoTime)
@@ -128,7 +154,7 @@
         ^LoopStats b (.stats lp)
         wall (- (System/nanoTime) t0)
         per-sec (fn [x] (/ (* 1e9 x) wall))]
-    {:utilization (min 1.0 (double (/ (- (.busyNanos b) (.busyNanos a)) wall)))
+    {:utilization (-> (double (/ (- (.busyNanos b) (.busyNanos a)) wall)) (min 1.0) (max 0.0))
      :turns-per-sec (per-sec (- (.turns b) (.turns a)))
      :events-per-sec (per-sec (- (.events b) (.events a)))
      :interval-ms (quot wall 1000000)}))

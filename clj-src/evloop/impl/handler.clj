@@ -8,7 +8,7 @@
             [evloop.impl.enums :as enums])
   (:import (evloop.tcp Connection TcpHandler TextHandler)
            (java.nio ByteBuffer)
-           (java.nio.charset Charset)))
+           (java.nio.charset Charset StandardCharsets)))
 
 (set! *warn-on-reflection* true)
 
@@ -20,24 +20,58 @@
    :on-writable "(fn [conn writable?])"
    :on-timeout "(fn [conn which]): truthy keeps the connection open"})
 
+(defn- callable?
+  "Something meant to be called: a fn, a multimethod, a var, any other IFn
+  that is not a collection, a keyword or a symbol (which are IFns too, but a
+  map or :on-line given as a handler is a mistake, not a lookup)."
+  [x]
+  (and (ifn? x) (not (coll? x)) (not (keyword? x)) (not (symbol? x))))
+
 (defn check
-  "Throws an ex-info (data :key :handler) unless `h` is a handler: a fn, a
-  var, a map of `callbacks`, or an evloop.tcp.TcpHandler. Returns `h`."
+  "Throws an ex-info (data :key :handler) unless `h` is a handler: a fn (or
+  a multimethod), a var, a map of `callbacks` to fns, or an
+  evloop.tcp.TcpHandler. Returns `h`."
   [f h]
   (let [v (if (var? h) @h h)]
     (cond
-      (or (fn? v) (instance? TcpHandler v)) h
-      (and (map? v) (seq v) (every? callbacks (keys v)) (every? ifn? (vals v))) h
-      :else (throw (ex-info (str f ": handler must be a fn of [conn line], a var holding one, or a map of "
-                                 (str/join ", " (sort (keys callbacks))) " to fns, got " (pr-str h))
+      (instance? TcpHandler v) h
+      (map? v) (let [unknown (remove callbacks (keys v))
+                     not-fns (keep (fn [[k f]] (when-not (callable? f) k)) v)]
+                 (if (and (seq v) (empty? unknown) (empty? not-fns))
+                   h
+                   (throw (ex-info (str f ": handler must be a map of " (str/join ", " (sort (keys callbacks)))
+                                        " to fns"
+                                        (cond (empty? v) ", not empty"
+                                              (seq unknown) (str "; unknown: " (str/join ", " (map pr-str unknown)))
+                                              :else (str "; not fns: " (str/join ", " (map pr-str not-fns))))
+                                        ", got " (pr-str h))
+                                   {:key :handler :value h :allowed (set (keys callbacks))}))))
+      (callable? v) h
+      :else (throw (ex-info (str f ": handler must be a fn of [conn line] (or a multimethod), a var holding one, a map of "
+                                 (str/join ", " (sort (keys callbacks))) " to fns, or an evloop.tcp.TcpHandler, got " (pr-str h))
                             {:key :handler :value h :allowed (set (keys callbacks))})))))
+
+(defn current
+  "The handler `h` stands for now: a var's value, looked up on every call, so
+  redefining the var applies at once; anything else as is."
+  [h]
+  (if (var? h) @h h))
+
+(defn- java-handler
+  "The Java TcpHandler `h` stands for now, or nil if it is Clojure."
+  ^TcpHandler [h]
+  (let [v (current h)]
+    (when (instance? TcpHandler v) v)))
 
 (defn callback
   "The fn handler `h` has for `k`, looked up now: a var is dereferenced on
-  every call, so redefining it applies at once."
+  every call, so redefining it applies at once. Nil for a Java TcpHandler,
+  which the bridge calls through its own methods."
   [h k]
-  (let [h (if (var? h) @h h)]
-    (if (map? h) (get h k) (when (identical? k :on-line) h))))
+  (let [h (current h)]
+    (cond (map? h) (get h k)
+          (instance? TcpHandler h) nil
+          (identical? k :on-line) h)))
 
 (defn- reply!
   "Sends what a line handler returned, when it is something to send. The very
@@ -85,36 +119,75 @@
      (with-bindings* b# (fn [] ~@body))
      (do ~@body)))
 
+(defn- protocol-error!
+  "What TcpHandler's default onProtocolError does: tell the peer in one line."
+  [^Connection conn ^Exception e]
+  (.send conn (.getBytes (str "error: " (.getMessage e) "\n") StandardCharsets/UTF_8)))
+
 (defmacro ^:private bridge
   "A reify of `iface`: `frame-methods`, which hand frames to the :on-line fn,
-  and the callbacks every handler has, looked up in `handler-ref` per event."
+  and the callbacks every handler has, looked up in `handler-ref` per event.
+  When the handler is (or a var holds, now) a Java TcpHandler, each callback
+  goes to that handler's method instead."
   [iface handler-ref cs bindings & frame-methods]
   `(reify ~iface
      ~@frame-methods
      (onConnect [_# conn#]
        (.attach ^Connection conn# {:charset ~cs})
-       (when-let [f# (callback (:handler @~handler-ref) :on-connect)]
-         (with-conveyed ~bindings (f# conn#))))
+       (let [h# (:handler @~handler-ref)]
+         (if-let [j# (java-handler h#)]
+           (with-conveyed ~bindings (.onConnect j# conn#))
+           (when-let [f# (callback h# :on-connect)]
+             (with-conveyed ~bindings (f# conn#))))))
+     (onPeerClosed [_# conn#]
+       (if-let [j# (java-handler (:handler @~handler-ref))]
+         (boolean (with-conveyed ~bindings (.onPeerClosed j# conn#)))
+         false))
      (onDisconnect [_# conn# cause#]
-       (when-let [f# (callback (:handler @~handler-ref) :on-close)]
-         (with-conveyed ~bindings (f# conn# (enums/->keyword cause#)))))
+       (let [h# (:handler @~handler-ref)]
+         (if-let [j# (java-handler h#)]
+           (with-conveyed ~bindings (.onDisconnect j# conn# cause#))
+           (when-let [f# (callback h# :on-close)]
+             (with-conveyed ~bindings (f# conn# (enums/->keyword cause#)))))))
      (onWritabilityChanged [_# conn# writable#]
-       (when-let [f# (callback (:handler @~handler-ref) :on-writable)]
-         (with-conveyed ~bindings (f# conn# writable#))))
+       (let [h# (:handler @~handler-ref)]
+         (if-let [j# (java-handler h#)]
+           (with-conveyed ~bindings (.onWritabilityChanged j# conn# writable#))
+           (when-let [f# (callback h# :on-writable)]
+             (with-conveyed ~bindings (f# conn# writable#))))))
      (onTimeout [_# conn# which#]
-       (if-let [f# (callback (:handler @~handler-ref) :on-timeout)]
-         (boolean (with-conveyed ~bindings (f# conn# (enums/->keyword which#))))
-         false))))
+       (let [h# (:handler @~handler-ref)]
+         (if-let [j# (java-handler h#)]
+           (boolean (with-conveyed ~bindings (.onTimeout j# conn# which#)))
+           (if-let [f# (callback h# :on-timeout)]
+             (boolean (with-conveyed ~bindings (f# conn# (enums/->keyword which#))))
+             false))))
+     (onProtocolError [_# conn# e#]
+       (if-let [j# (java-handler (:handler @~handler-ref))]
+         (with-conveyed ~bindings (.onProtocolError j# conn# e#))
+         (protocol-error! conn# e#)))))
+
+(defn- java-frame!
+  "Hands a frame to a Java handler: a TextHandler of the same charset gets the
+  text already decoded, any other handler the frame (a TextHandler of another
+  charset decodes it itself)."
+  [^TcpHandler j ^Connection conn text ^ByteBuffer frame ^Charset cs]
+  (if (and text (instance? TextHandler j) (= cs (.charset ^TextHandler j)))
+    (.onText ^TextHandler j conn text frame)
+    (.onMessage j conn frame)))
 
 (defn- on-line!
   "Calls the :on-line fn with the frame's `text`, or the frame decoded with
-  `decode`, and sends back what it returns."
+  `decode`, and sends back what it returns; or hands the frame to the Java
+  handler a var holds."
   [handler-ref bindings ^Connection conn text decode ^ByteBuffer frame cs]
   (let [{:keys [handler record]} @handler-ref]
-    (when-let [f (callback handler :on-line)]
-      (let [line (if decode (decode frame) text)]
-        (when record (record conn line))
-        (reply! conn (with-conveyed bindings (f conn line)) line frame cs)))))
+    (if-let [j (java-handler handler)]
+      (with-conveyed bindings (java-frame! j conn text frame cs))
+      (when-let [f (callback handler :on-line)]
+        (let [line (if decode (decode frame) text)]
+          (when record (record conn line))
+          (reply! conn (with-conveyed bindings (f conn line)) line frame cs))))))
 
 (defn tcp-handler
   "The Java handler over `handler-ref`, an atom of {:handler h :record f}.

@@ -27,6 +27,9 @@ public final class EchoServer {
     private static final String USAGE = "usage: EchoServer [--host H] [--port P | --unix PATH] [--loops N [--reuse-port]]"
         + " [--idle-timeout D] [--read-timeout D]";
     private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
+    /** The options that take a value: an unknown one is named as unknown, even without a value. */
+    private static final java.util.Set<String> OPTIONS_WITH_VALUES =
+        java.util.Set.of("--host", "--port", "--unix", "--loops", "--idle-timeout", "--read-timeout");
 
     private EchoServer() {}
 
@@ -86,6 +89,9 @@ public final class EchoServer {
             }
             if (!a.startsWith("--")) {
                 throw new BadOption("unexpected argument " + quote(a));
+            }
+            if (!OPTIONS_WITH_VALUES.contains(a)) {
+                throw new BadOption("unknown option " + quote(a));
             }
             if (i + 1 >= args.length) {
                 throw new BadOption(a + " needs a value");

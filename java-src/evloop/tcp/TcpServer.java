@@ -198,7 +198,11 @@ public final class TcpServer implements Closeable {
         return out;
     }
 
-    /** @return the open connections, as data (asks each loop thread) */
+    /**
+     * @return the open connections, as data (asks each loop thread)
+     * @throws IllegalStateException if a loop of the running server did not answer in 5 s: a
+     *     handler is blocking it
+     */
     public List<ConnectionInfo> connections() {
         return collect(c -> c.info());
     }
@@ -222,8 +226,12 @@ public final class TcpServer implements Closeable {
                     }
                     return part;
                 }));
-            } catch (RejectedExecutionException | IllegalStateException closing) {
-                // That loop is closing or closed: its connections are going, none to show.
+            } catch (RejectedExecutionException | IllegalStateException e) {
+                // A loop that is closing or closed: its connections are going, none to show. A
+                // running server's loop that did not answer is stuck: say so, never "none".
+                if (e instanceof IllegalStateException && !s.loop.isClosed() && status.get() == Status.RUNNING) {
+                    throw e;
+                }
             }
         }
         return out;
