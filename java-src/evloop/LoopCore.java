@@ -89,7 +89,7 @@ final class LoopCore {
             long before = startWait();
             int n;
             try {
-                n = epoll.await(waitMillis(timeoutMillis, before));
+                n = epoll.await(waitMillis(timeoutMillis, before), before);
             } catch (NativeException e) {
                 throw new UncheckedIOException(e);
             }

@@ -156,19 +156,35 @@ public final class Native {
 
     /**
      * {@code poll(2)} on one {@code struct pollfd} at {@code address}, which the caller built;
-     * EINTR retries with the same timeout. Returns whether the fd reported an event.
+     * EINTR retries with the time left. Returns whether the fd reported an event.
      */
     boolean poll(long address, int timeoutMillis) throws NativeException {
+        long start = timeoutMillis > 0 ? System.nanoTime() : 0;
+        int wait = timeoutMillis;
         while (true) {
-            int n = libc.poll(address, 1, timeoutMillis);
+            int n = libc.poll(address, 1, wait);
             if (n >= 0) {
                 return n > 0;
             }
             int errno = errno();
             if (errno != Errno.EINTR) {
-                throw error("poll", "timeout=" + timeoutMillis, errno);
+                throw error("poll", "timeout=" + wait, errno);
             }
+            wait = remaining(timeoutMillis, start);
         }
+    }
+
+    /**
+     * What is left of a wait of {@code timeoutMillis} that began at {@code startNanos}, for the
+     * retry after EINTR: -1 (forever) and 0 (a poll) stay as they are, and a wait whose time is
+     * up becomes a poll, which still reports what is ready.
+     */
+    static int remaining(int timeoutMillis, long startNanos) {
+        if (timeoutMillis <= 0) {
+            return timeoutMillis;
+        }
+        long spent = (System.nanoTime() - startNanos) / 1_000_000;
+        return (int) Math.max(0, timeoutMillis - spent);
     }
 
     /**
