@@ -68,10 +68,15 @@ public final class EventLoop implements AutoCloseable {
             ep = Epoll.open(maxEvents);
             efd = EventFd.open();
             return new EventLoop(ep, efd, maxEvents);
-        } catch (NativeException | RuntimeException e) {
+        } catch (NativeException e) {
             LoopCore.closeQuietly(ep);
             LoopCore.closeQuietly(efd);
-            throw e instanceof NativeException ? new UncheckedIOException((NativeException) e) : (RuntimeException) e;
+            throw new UncheckedIOException(e);
+        } catch (Throwable t) {
+            // Any Throwable: an OutOfMemoryError for the turn's arrays must not leak the fds.
+            LoopCore.closeQuietly(ep);
+            LoopCore.closeQuietly(efd);
+            throw t;
         }
     }
 

@@ -27,10 +27,17 @@ public final class FreshJvm implements AutoCloseable {
 
     /** Starts {@code mainClass args...} with at most {@code maxFds} open files. */
     public static FreshJvm start(int maxFds, String mainClass, String... args) throws IOException {
+        return start(maxFds, List.of(), mainClass, args);
+    }
+
+    /** Starts {@code mainClass args...} with at most {@code maxFds} open files and extra JVM options. */
+    public static FreshJvm start(int maxFds, List<String> jvmOptions, String mainClass, String... args) throws IOException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of("bash", "-c", "ulimit -n " + maxFds + " && exec \"$@\"", "child",
-            java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", cp, mainClass));
+            java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", cp, mainClass));
         cmd.addAll(List.of(args));
         Path err = Files.createTempFile("evloop-child", ".err");
         Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();

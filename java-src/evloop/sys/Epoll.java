@@ -100,7 +100,14 @@ public final class Epoll implements AutoCloseable {
     private static Epoll create(int capacity) throws NativeException {
         Native nat = Native.get();
         int epfd = nat.check(nat.libc.epoll_create1(EPOLL_CLOEXEC), "epoll_create1", "EPOLL_CLOEXEC");
-        return new Epoll(nat, epfd, capacity);
+        try {
+            return new Epoll(nat, epfd, capacity);
+        } catch (Throwable t) {
+            // The events array is direct memory: running out of it is an OutOfMemoryError,
+            // after which nobody but this method knows the epoll fd.
+            nat.closeQuietly(epfd);
+            throw t;
+        }
     }
 
     /**
