@@ -119,7 +119,8 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * @param fd a registered fd
-     * @param trigger how it is reported from now on (level-triggered unless set)
+     * @param trigger how it is reported from now on (level-triggered unless set), until it
+     *     leaves both tables: the next registration under its number starts level-triggered
      */
     public void setTrigger(int fd, Trigger trigger) {
         checkOwner();
