@@ -27,7 +27,8 @@ import java.util.function.Supplier;
  * <p><b>Threads.</b> The thread inside {@link #run()} or {@link #runOnce(int)} owns the loop.
  * The table methods ({@code onReadable}, {@code onWritable}, {@code remove}, ...) and
  * {@link #dispatch} may be called by that thread, or by any thread while no thread runs the
- * loop; otherwise they throw {@link IllegalStateException}: other threads go through
+ * loop, which that thread then owns for the call (a {@code run()} started meanwhile waits for
+ * it); otherwise they throw {@link IllegalStateException}: other threads go through
  * {@link #execute}. Everything else is safe from any thread.
  *
  * <p><b>Ownership.</b> The loop owns its epoll fd and its wake-up eventfd, and closes them
@@ -92,8 +93,12 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onReadable(int fd, FdHandler handler) {
-        checkOwner();
-        core.table.setReader(fd, handler);
+        boolean borrowed = enter();
+        try {
+            core.table.setReader(fd, handler);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /**
@@ -103,8 +108,12 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onWritable(int fd, FdHandler handler) {
-        checkOwner();
-        core.table.setWriter(fd, handler);
+        boolean borrowed = enter();
+        try {
+            core.table.setWriter(fd, handler);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /** @param fd taken out of the read table (as {@code onReadable(fd, null)}) */
@@ -123,14 +132,22 @@ public final class EventLoop implements AutoCloseable {
      *     leaves both tables: the next registration under its number starts level-triggered
      */
     public void setTrigger(int fd, Trigger trigger) {
-        checkOwner();
-        core.table.setTrigger(fd, trigger);
+        boolean borrowed = enter();
+        try {
+            core.table.setTrigger(fd, trigger);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /** @param fd a one-shot fd whose event fired, enabled again */
     public void rearm(int fd) {
-        checkOwner();
-        core.table.rearm(fd);
+        boolean borrowed = enter();
+        try {
+            core.table.rearm(fd);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /**
@@ -140,8 +157,12 @@ public final class EventLoop implements AutoCloseable {
      * @param fd the fd; a no-op for one in neither table
      */
     public void remove(int fd) {
-        checkOwner();
-        core.table.remove(fd);
+        boolean borrowed = enter();
+        try {
+            core.table.remove(fd);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /** @return the registered fds as data; from another thread while the loop runs, this asks the loop */
@@ -188,8 +209,12 @@ public final class EventLoop implements AutoCloseable {
      * @param r the turn's pairs, as the turn handler received them
      */
     public void dispatch(Ready r) {
-        checkOwner();
-        core.dispatcher.dispatch(r);
+        boolean borrowed = enter();
+        try {
+            core.dispatcher.dispatch(r);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /**
@@ -200,8 +225,12 @@ public final class EventLoop implements AutoCloseable {
      * @param pairs at most as many as one turn holds
      */
     public void inject(List<FdEvent> pairs) {
-        checkOwner();
-        core.inject(pairs);
+        boolean borrowed = enter();
+        try {
+            core.inject(pairs);
+        } finally {
+            exit(borrowed);
+        }
     }
 
     /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
@@ -367,9 +396,26 @@ public final class EventLoop implements AutoCloseable {
         owner.acquire(this);
     }
 
-    private void checkOwner() {
+    /**
+     * The way into a loop-thread-only call: nothing to do on the owner's thread (the hot path);
+     * on another thread, while nobody runs the loop, it takes the loop for the call (true:
+     * {@link #exit} gives it back), so that a run() starting meanwhile waits for the call.
+     */
+    private boolean enter() {
+        if (owner.isCurrent()) {
+            return false;
+        }
         checkOpen();
-        owner.check();
+        if (!owner.tryBorrow(this)) {
+            throw owner.notOwner();
+        }
+        return true;
+    }
+
+    private void exit(boolean borrowed) {
+        if (borrowed) {
+            core.leave();
+        }
     }
 
     private void checkOpen() {
@@ -413,7 +459,7 @@ public final class EventLoop implements AutoCloseable {
             if (owner.isServing()) {
                 return LoopCore.await(submitUnlessAbandoned(query), deadline, timeout, owner.thread());
             }
-            if (owner.tryAcquire(this)) {
+            if (owner.tryBorrow(this)) {
                 try {
                     return query.get();
                 } finally {

@@ -36,6 +36,11 @@ final class LoopOwner {
     private EventLoop previous;
     /** True while the owner is inside a turn. Owner thread only. */
     private boolean inTurn;
+    /**
+     * True while the owner holds the loop only for one call (a table call or a query from a
+     * thread that does not run it): run() and runOnce() wait for it instead of failing.
+     */
+    private boolean borrowed;
 
     /** The loop the calling thread is running, or null. */
     static EventLoop current() {
@@ -90,12 +95,39 @@ final class LoopOwner {
         return true;
     }
 
+    /**
+     * Takes the loop for one call on a thread that does not run it; false if another thread
+     * has it. Throws once closed. Without this a table call made "while nobody runs the loop"
+     * could meet a run() starting on another thread, both on the same tables.
+     */
+    synchronized boolean tryBorrow(EventLoop loop) {
+        if (!tryAcquire(loop)) {
+            return false;
+        }
+        borrowed = true;
+        return true;
+    }
+
+    /** Takes the loop to run it; waits while another thread has only borrowed it for a call. */
     void acquire(EventLoop loop) {
+        awaitNotBorrowed();
         if (!tryAcquire(loop)) {
             Thread other = owner;
             throw new IllegalStateException(other == Thread.currentThread()
                 ? "a turn is already running on this thread (a handler cannot run the loop)"
                 : "event loop is being run by thread " + (other == null ? "?" : other.getName()));
+        }
+    }
+
+    private synchronized void awaitNotBorrowed() {
+        while (borrowed && owner != null && owner != Thread.currentThread()) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while thread " + owner.getName()
+                    + " held the loop for a call", e);
+            }
         }
     }
 
@@ -126,6 +158,7 @@ final class LoopOwner {
         }
         previous = null;
         inTurn = false;
+        borrowed = false;
         serving = false;
         owner = null;
         notifyAll();
@@ -183,12 +216,10 @@ final class LoopOwner {
         return true;
     }
 
-    /** Throws unless the caller owns the loop or nobody does. */
-    void check() {
+    /** The refusal of a loop-thread-only call from a thread that does not own the loop. */
+    IllegalStateException notOwner() {
         Thread o = owner;
-        if (o != null && o != Thread.currentThread()) {
-            throw new IllegalStateException("loop-thread-only call from " + Thread.currentThread().getName()
-                + " while " + o.getName() + " runs the loop; use execute()");
-        }
+        return new IllegalStateException("loop-thread-only call from " + Thread.currentThread().getName()
+            + " while " + (o == null ? "another thread" : o.getName()) + " runs the loop; use execute()");
     }
 }

@@ -1,6 +1,7 @@
 package evloop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -419,5 +420,73 @@ class LoopContractTest {
             }
         }
         assertEquals(0, halfClosed, rounds + " rounds with a producer: loops left half-closed (no accepted task was seen dropped)");
+    }
+
+    private static boolean parked(Thread t) {
+        Thread.State s = t.getState();
+        return s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING || s == Thread.State.BLOCKED;
+    }
+
+    /**
+     * Table calls (onReadable, inject, ...) were allowed "while no thread runs the loop" without
+     * taking it: a run() that started meanwhile turned the loop on the same tables, concurrently.
+     * Here the call is an inject whose handler holds it open while a run() starts.
+     */
+    @Test
+    void aTableCallFromAThreadWhileNobodyRunsTheLoopHoldsItUntilItReturns() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            int[] p = TestFds.pipe();
+            AtomicBoolean inCall = new AtomicBoolean();
+            AtomicBoolean turnedDuringCall = new AtomicBoolean();
+            loop.addHook(new LoopHook() {
+                @Override
+                public void beforeWait(EventLoop l) {
+                    if (inCall.get()) {
+                        turnedDuringCall.set(true);
+                    }
+                }
+            });
+            Thread runner = new Thread(loop::run, "runner");
+            runner.setDaemon(true);
+            loop.onReadable(p[0], (fd, ev) -> {
+                inCall.set(true);
+                runner.start();
+                TestFds.await("run() to wait for this call, or to turn the loop", 5000,
+                    () -> turnedDuringCall.get() || parked(runner));
+                inCall.set(false);
+            });
+            loop.inject(List.of(new FdEvent(p[0], Set.of(Interest.IN))));
+            assertFalse(turnedDuringCall.get(), "run() turned the loop while another thread was inside a table call");
+            TestFds.await("run() to take the loop once the call returned", 5000, () -> loop.thread() == runner);
+            loop.stop();
+            runner.join(5000);
+            TestFds.close(p);
+        }
+    }
+
+    /** Likewise a query: call() on a loop nobody runs holds it, and a run() started meanwhile waits for it. */
+    @Test
+    void runStartedWhileAnotherThreadQueriesAnIdleLoopWaitsForTheQuery() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            List<Throwable> runFailed = new CopyOnWriteArrayList<>();
+            Thread runner = new Thread(() -> {
+                try {
+                    loop.run();
+                } catch (Throwable t) {
+                    runFailed.add(t);
+                }
+            }, "runner");
+            runner.setDaemon(true);
+            loop.call(() -> {
+                runner.start();
+                TestFds.await("run() to wait for the query, or to give up", 5000,
+                    () -> parked(runner) || !runner.isAlive());
+                return null;
+            });
+            assertEquals(List.of(), runFailed, "run() refused to start because a query held the loop for a moment");
+            TestFds.await("run() to take the loop once the query returned", 5000, () -> loop.thread() == runner);
+            loop.stop();
+            runner.join(5000);
+        }
     }
 }
