@@ -11,7 +11,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -43,11 +42,12 @@ import java.util.function.Supplier;
 public final class EventLoop implements AutoCloseable {
     private final LoopCore core;
     private final LoopOwner owner;
-    private final AtomicLong timerSequence = new AtomicLong();
+    private final Calls calls;
 
     private EventLoop(Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
         this.core = new LoopCore(this, epoll, wakeFd, maxEvents);
         this.owner = core.owner;
+        this.calls = new Calls(this, core);
     }
 
     /** @return a loop with room for 1024 pairs per turn */
@@ -93,11 +93,10 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onReadable(int fd, FdHandler handler) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.table.setReader(fd, handler);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.table.setReader(fd, handler));
         }
     }
 
@@ -108,11 +107,10 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onWritable(int fd, FdHandler handler) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.table.setWriter(fd, handler);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.table.setWriter(fd, handler));
         }
     }
 
@@ -132,21 +130,19 @@ public final class EventLoop implements AutoCloseable {
      *     leaves both tables: the next registration under its number starts level-triggered
      */
     public void setTrigger(int fd, Trigger trigger) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.table.setTrigger(fd, trigger);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.table.setTrigger(fd, trigger));
         }
     }
 
     /** @param fd a one-shot fd whose event fired, enabled again */
     public void rearm(int fd) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.table.rearm(fd);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.table.rearm(fd));
         }
     }
 
@@ -157,11 +153,10 @@ public final class EventLoop implements AutoCloseable {
      * @param fd the fd; a no-op for one in neither table
      */
     public void remove(int fd) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.table.remove(fd);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.table.remove(fd));
         }
     }
 
@@ -209,11 +204,10 @@ public final class EventLoop implements AutoCloseable {
      * @param r the turn's pairs, as the turn handler received them
      */
     public void dispatch(Ready r) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.dispatcher.dispatch(r);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.dispatcher.dispatch(r));
         }
     }
 
@@ -225,22 +219,16 @@ public final class EventLoop implements AutoCloseable {
      * @param pairs at most as many as one turn holds
      */
     public void inject(List<FdEvent> pairs) {
-        boolean borrowed = enter();
-        try {
+        if (owner.isCurrent()) {
             core.inject(pairs);
-        } finally {
-            exit(borrowed);
+        } else {
+            borrowed(() -> core.inject(pairs));
         }
     }
 
     /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
     public void run() {
-        acquire();
-        try {
-            core.runUntilStopped();
-        } finally {
-            core.leave();
-        }
+        core.run();
     }
 
     /**
@@ -252,18 +240,7 @@ public final class EventLoop implements AutoCloseable {
      * @return the number of pairs
      */
     public int runOnce(int timeoutMillis) {
-        if (owner.isCurrent()) {
-            if (owner.inTurn() || core.dispatching) {
-                throw new IllegalStateException("a handler cannot run the loop: this thread is inside a turn");
-            }
-            return core.turn(timeoutMillis);
-        }
-        acquire();
-        try {
-            return core.turn(timeoutMillis);
-        } finally {
-            core.leave();
-        }
+        return core.runOnce(timeoutMillis);
     }
 
     /** @return true while some thread is inside {@link #run()} or {@link #runOnce(int)} */
@@ -328,23 +305,7 @@ public final class EventLoop implements AutoCloseable {
      * @return the timer, which cancels it from any thread
      */
     public ScheduledTask schedule(long delay, TimeUnit unit, Runnable task) {
-        Objects.requireNonNull(task, "task");
-        boolean here = owner.isCurrent();
-        if (owner.isClosed() || (owner.isClosing() && !here)) {
-            throw new RejectedExecutionException("event loop is closed");
-        }
-        ScheduledTask t = new ScheduledTask(core.timers, ScheduledTask.deadline(System.nanoTime(), unit.toNanos(delay)),
-            timerSequence.getAndIncrement(), task);
-        core.timers.add(t);
-        if (!here) {
-            // As execute: a timer that raced the close is taken back and refused, unless the
-            // close already cancelled it (which it then says).
-            if (owner.isClosing() && core.timers.takeBack(t)) {
-                throw new RejectedExecutionException("event loop is closed");
-            }
-            core.tasks.wake();
-        }
-        return t;
+        return core.schedule(unit.toNanos(delay), Objects.requireNonNull(task, "task"));
     }
 
     /**
@@ -392,28 +353,18 @@ public final class EventLoop implements AutoCloseable {
         return owner.isClosed();
     }
 
-    private void acquire() {
-        owner.acquire(this);
-    }
-
     /**
-     * The way into a loop-thread-only call: nothing to do on the owner's thread (the hot path);
-     * on another thread, while nobody runs the loop, it takes the loop for the call (true:
-     * {@link #exit} gives it back), so that a run() starting meanwhile waits for the call.
+     * A loop-thread-only call from a thread that does not own the loop: allowed while nobody
+     * runs it, and then that thread owns it for the call, so a run() starting meanwhile waits.
      */
-    private boolean enter() {
-        if (owner.isCurrent()) {
-            return false;
-        }
+    private void borrowed(Runnable call) {
         checkOpen();
         if (!owner.tryBorrow(this)) {
             throw owner.notOwner();
         }
-        return true;
-    }
-
-    private void exit(boolean borrowed) {
-        if (borrowed) {
+        try {
+            call.run();
+        } finally {
             core.leave();
         }
     }
@@ -445,48 +396,12 @@ public final class EventLoop implements AutoCloseable {
      * @param <T> the answer's type
      * @return the answer
      * @throws RuntimeException what the query threw, as it threw it
-     * @throws IllegalStateException if the loop did not answer in time, or the wait was
+     * @throws IllegalStateException if the loop did not answer in time, the wait was
      *     interrupted (the interrupt flag stays set)
      * @throws RejectedExecutionException if the loop is closing
      */
     public <T> T call(Supplier<T> query, Duration timeout) {
         checkOpen();
-        if (owner.isCurrent()) {
-            return query.get();
-        }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (owner.isServing()) {
-                return LoopCore.await(submitUnlessAbandoned(query), deadline, timeout, owner.thread());
-            }
-            if (owner.tryBorrow(this)) {
-                try {
-                    return query.get();
-                } finally {
-                    core.leave();
-                }
-            }
-            // Another thread holds the loop for a moment (a query, a step): wait for it to let go.
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (left <= 0 || !owner.awaitIdleOrServing(left)) {
-                throw new IllegalStateException("event loop did not answer within " + timeout.toMillis()
-                    + " ms (its thread " + owner.thread() + " is busy or blocked)");
-            }
-        }
-    }
-
-    /** The query as a task that does not run once its caller stopped waiting for it. */
-    private <T> CompletableFuture<T> submitUnlessAbandoned(Supplier<T> query) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        execute(() -> {
-            if (!f.isDone()) {
-                try {
-                    f.complete(query.get());
-                } catch (Throwable t) {
-                    f.completeExceptionally(t);
-                }
-            }
-        });
-        return f;
+        return calls.call(query, timeout);
     }
 }

@@ -5,13 +5,9 @@ import evloop.sys.EventFd;
 import evloop.sys.NativeException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The loop's state and the turn itself, behind {@link EventLoop}'s public face. A turn:
@@ -20,7 +16,8 @@ import java.util.concurrent.TimeoutException;
  * {@link LoopHook#onTurn} hooks and the per-turn callback, then due timers, then queued tasks.
  * A held turn (the {@link PauseGate} said so) waits on the wake-up eventfd alone and runs tasks.
  * It reads the clock twice per turn, around the wait, and those two readings feed both the
- * utilisation counters and the timers. Loop thread only, except the volatile fields.
+ * utilisation counters and the timers. Loop thread only, except the volatile fields and the
+ * entry points EventLoop forwards from any thread (run, runOnce, schedule, stop, close).
  */
 final class LoopCore {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
@@ -36,6 +33,7 @@ final class LoopCore {
     final LoopOwner owner = new LoopOwner();
     final TimerQueue timers = new TimerQueue(owner);
     private final EventLoop loop;
+    private final AtomicLong timerSequence = new AtomicLong();
 
     volatile boolean stopRequested;
     volatile boolean held;
@@ -61,6 +59,52 @@ final class LoopCore {
         this.ready = new Ready(maxEvents);
         // Generation 0 tags the wake-up fd; FdTable never hands it out.
         epoll.add(wakeFd.fd(), Epoll.EPOLLIN, wakeFd.fd() & 0xffffffffL);
+    }
+
+    /** See {@link EventLoop#run()}. */
+    void run() {
+        owner.acquire(loop);
+        try {
+            runUntilStopped();
+        } finally {
+            leave();
+        }
+    }
+
+    /** See {@link EventLoop#runOnce(int)}. */
+    int runOnce(int timeoutMillis) {
+        if (owner.isCurrent()) {
+            if (owner.inTurn() || dispatching) {
+                throw new IllegalStateException("a handler cannot run the loop: this thread is inside a turn");
+            }
+            return turn(timeoutMillis);
+        }
+        owner.acquire(loop);
+        try {
+            return turn(timeoutMillis);
+        } finally {
+            leave();
+        }
+    }
+
+    /** See {@link EventLoop#schedule}. */
+    ScheduledTask schedule(long delayNanos, Runnable task) {
+        boolean here = owner.isCurrent();
+        if (owner.isClosed() || (owner.isClosing() && !here)) {
+            throw new RejectedExecutionException("event loop is closed");
+        }
+        ScheduledTask t = new ScheduledTask(timers, ScheduledTask.deadline(System.nanoTime(), delayNanos),
+            timerSequence.getAndIncrement(), task);
+        timers.add(t);
+        if (!here) {
+            // As execute: a timer that raced the close is taken back and refused, unless the
+            // close already cancelled it (which it then says).
+            if (owner.isClosing() && timers.takeBack(t)) {
+                throw new RejectedExecutionException("event loop is closed");
+            }
+            tasks.wake();
+        }
+        return t;
     }
 
     /** The body of run(): turns, or held turns, until stop; then what was queued before the stop. */
@@ -211,32 +255,6 @@ final class LoopCore {
         if (!done) {
             LOG.log(Level.WARNING, "evloop: loop thread " + owner.thread() + " is still in a turn after "
                 + EXIT_WAIT_MILLIS + " ms: a handler is blocking it" + consequence);
-        }
-    }
-
-    /**
-     * The answer of a query handed to the loop, by {@code deadline} (nanoTime): its own exception
-     * if it threw, a clear one naming the caller's {@code timeout} if the loop did not answer.
-     */
-    static <T> T await(CompletableFuture<T> f, long deadline, Duration timeout, Thread loopThread) {
-        try {
-            return f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException) {
-                throw (RuntimeException) cause;
-            }
-            if (cause instanceof Error) {
-                throw (Error) cause;
-            }
-            throw new CompletionException(cause);
-        } catch (TimeoutException e) {
-            f.cancel(false);   // a query nobody waits for any more does not run later
-            throw new IllegalStateException("event loop did not answer within " + timeout.toMillis()
-                + " ms (its thread " + loopThread + " is busy or blocked)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the event loop to answer", e);
         }
     }
 

@@ -199,7 +199,17 @@ final class LoopOwner {
         return awaitUntil(millis, () -> owner == null);
     }
 
-    private boolean awaitUntil(long millis, java.util.function.BooleanSupplier done) {
+    /** Wakes the threads waiting in {@link #awaitUntil}: an answer to a query is there. */
+    synchronized void wakeWaiters() {
+        notifyAll();
+    }
+
+    /**
+     * Waits up to {@code millis} until {@code done}, which is checked again whenever this
+     * monitor is notified (ownership, serving or closing changed, or {@link #wakeWaiters});
+     * false on timeout or interrupt (which stays set).
+     */
+    synchronized boolean awaitUntil(long millis, java.util.function.BooleanSupplier done) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!done.getAsBoolean()) {
             long left = deadline - System.nanoTime();

@@ -489,4 +489,48 @@ class LoopContractTest {
             runner.join(5000);
         }
     }
+
+    /**
+     * stop() runs the tasks queued before it (a snapshot) and returns; a call() that saw the
+     * loop serving and queued its query just after the snapshot waited its whole timeout on a
+     * loop nobody ran any more.
+     */
+    @Test
+    void aCallQueuedAfterStopsSnapshotIsAnsweredAtOnce() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            Thread t = TestFds.runInBackground(loop, "loop");
+            CountDownLatch inFinalRun = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            loop.execute(() -> {
+                loop.stop();
+                for (int i = 0; i < 1023; i++) {
+                    loop.execute(() -> {});   // with this task, a turn's share of 1024
+                }
+                loop.execute(() -> {          // left over: stop()'s snapshot runs it
+                    inFinalRun.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            });
+            assertTrue(inFinalRun.await(10, TimeUnit.SECONDS));
+            java.util.concurrent.CompletableFuture<Object> answer = new java.util.concurrent.CompletableFuture<>();
+            Thread caller = new Thread(() -> {
+                try {
+                    answer.complete(loop.call(() -> "answer", java.time.Duration.ofSeconds(30)));
+                } catch (Throwable e) {
+                    answer.complete(e);
+                }
+            }, "caller");
+            caller.start();
+            TestFds.await("the query to be queued and its caller waiting", 5000,
+                () -> caller.getState() == Thread.State.TIMED_WAITING);
+            release.countDown();
+            t.join(5000);
+            TestFds.await("the answer, on a loop that no longer runs", 5000, answer::isDone);
+            assertEquals("answer", answer.get());
+        }
+    }
 }
