@@ -14,6 +14,10 @@ import java.util.function.Supplier;
  * waits, boundedly, on the owner's monitor, which wakes it when the answer is there and also
  * when the loop stops serving: a query queued just after {@code stop()}'s last drain is taken
  * back then and run by the caller on the now idle loop, instead of waiting out its timeout.
+ *
+ * <p>A loop's thread never waits for another loop: two loops calling each other would block
+ * both until the timeout. From there a query runs only on a loop nobody runs; otherwise it is
+ * refused at once.
  */
 final class Calls {
     private final EventLoop loop;
@@ -38,6 +42,9 @@ final class Calls {
                 } finally {
                     core.leave();
                 }
+            }
+            if (LoopOwner.current() != null) {
+                throw refused();
             }
             if (owner.isServing()) {
                 Query<T> q = new Query<>(query, owner);
@@ -86,6 +93,16 @@ final class Calls {
         }
         return new IllegalStateException("event loop did not answer within " + timeout.toMillis()
             + " ms (its thread " + owner.thread() + " is busy or blocked)");
+    }
+
+    private RuntimeException refused() {
+        if (owner.isClosing()) {
+            return new RejectedExecutionException("event loop is closing");
+        }
+        return new IllegalStateException("call() from " + Thread.currentThread().getName()
+            + ", which runs an event loop, on another loop run by " + owner.thread()
+            + ": a loop thread never waits for another loop (two loops calling each other would"
+            + " block both); use submit() or execute() and take the answer asynchronously");
     }
 
     /** A queued query: runs once, unless its caller took it back first; the answer wakes the caller. */

@@ -389,7 +389,9 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * Runs {@code query} on the loop thread and returns its answer; runs it directly on the
-     * loop thread, or, while no thread runs the loop, as its owner on the calling thread.
+     * loop thread, or, while no thread runs the loop, as its owner on the calling thread. From
+     * another loop's thread it never waits: unless this loop is idle it throws at once (use
+     * {@link #submit}), since two loops waiting for each other would both stand still.
      *
      * @param query what to run
      * @param timeout how long to wait for the loop to answer
@@ -397,7 +399,7 @@ public final class EventLoop implements AutoCloseable {
      * @return the answer
      * @throws RuntimeException what the query threw, as it threw it
      * @throws IllegalStateException if the loop did not answer in time, the wait was
-     *     interrupted (the interrupt flag stays set)
+     *     interrupted (the interrupt flag stays set), or the caller runs another loop
      * @throws RejectedExecutionException if the loop is closing
      */
     public <T> T call(Supplier<T> query, Duration timeout) {

@@ -490,6 +490,45 @@ class LoopContractTest {
         }
     }
 
+    private static Object answerOrError(EventLoop loop) {
+        try {
+            return loop.call(() -> "answer");
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    /**
+     * LoopOwner: "blocking calls made from a loop's thread on another loop ... refuse to wait".
+     * call() did not: two loops' handlers calling each other's call() both waited the full 5 s.
+     */
+    @Test
+    void callFromALoopThreadOnAnotherRunningLoopRefusesAtOnce() throws Exception {
+        try (EventLoop a = EventLoop.open(); EventLoop b = EventLoop.open()) {
+            TestFds.runInBackground(a, "loop-a");
+            TestFds.runInBackground(b, "loop-b");
+            java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+            long t0 = System.nanoTime();
+            java.util.concurrent.CompletableFuture<Object> fromA = a.submit(() -> {
+                together.await(10, TimeUnit.SECONDS);
+                return answerOrError(b);
+            });
+            java.util.concurrent.CompletableFuture<Object> fromB = b.submit(() -> {
+                together.await(10, TimeUnit.SECONDS);
+                return answerOrError(a);
+            });
+            Object ra = fromA.get(30, TimeUnit.SECONDS);
+            Object rb = fromB.get(30, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            for (Object r : List.of(ra, rb)) {
+                assertTrue(r instanceof IllegalStateException && ((Exception) r).getMessage().contains("use submit()"),
+                    "a clear refusal, not a wait for the other loop: " + r);
+            }
+            assertTrue(ms < 4000, "the loop threads were blocked for " + ms + " ms");
+            assertEquals("answer", a.call(() -> "answer"), "from an ordinary thread call() still waits and answers");
+        }
+    }
+
     /**
      * stop() runs the tasks queued before it (a snapshot) and returns; a call() that saw the
      * loop serving and queued its query just after the snapshot waited its whole timeout on a

@@ -75,6 +75,17 @@ final class Listener implements FdHandler {
         }
     }
 
+    /** {@link #start()} handed to the loop: nobody waits for it, so a failure closes the listener, loudly. */
+    private void startOrClose() {
+        try {
+            start();
+        } catch (RuntimeException e) {
+            log(Level.WARNING, "cannot listen on " + shard.endpoint.server.address() + " on this loop; closing"
+                + " its listener: " + e);
+            close();
+        }
+    }
+
     @Override
     public void handle(int listenFd, Set<Interest> events) {
         for (int i = 0; i < batch && !closed; i++) {
@@ -202,10 +213,18 @@ final class Listener implements FdHandler {
                 }
                 Listener l = new Listener(shards[i], fd, cfg, file[0]);
                 shards[i].listener = l;
-                shards[i].loop.call(() -> {
-                    l.start();
-                    return null;
-                });
+                EventLoop loop = shards[i].loop;
+                if (EventLoop.current() != null && !loop.inLoop()) {
+                    // A loop thread never waits for another loop: the socket listens already
+                    // (clients wait in the backlog), and that loop starts polling it when it
+                    // gets to this task.
+                    loop.execute(l::startOrClose);
+                } else {
+                    loop.call(() -> {
+                        l.start();
+                        return null;
+                    });
+                }
             }
             return bound;
         } catch (NativeException | RuntimeException e) {

@@ -254,4 +254,29 @@ final class Shard {
     List<Connection> connections() {
         return resources.connections(this);
     }
+
+    /** {@code f} of each connection on this shard; on the loop thread. */
+    <T> List<T> map(java.util.function.Function<Connection, T> f) {
+        List<T> out = new java.util.ArrayList<>();
+        for (Connection c : connections()) {
+            out.add(f.apply(c));
+        }
+        return out;
+    }
+
+    /**
+     * {@link #map} without waiting: answered now on this loop's thread, queued for it
+     * otherwise; none once the loop is closing. On a loop nobody runs it answers when the loop
+     * next runs (or closes).
+     */
+    <T> CompletableFuture<List<T>> mapAsync(java.util.function.Function<Connection, T> f) {
+        if (loop.inLoop()) {
+            return CompletableFuture.completedFuture(map(f));
+        }
+        try {
+            return loop.submit(() -> map(f));
+        } catch (RejectedExecutionException closing) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+    }
 }

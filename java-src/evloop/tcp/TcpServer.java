@@ -195,14 +195,36 @@ public final class TcpServer implements Closeable {
         return out;
     }
 
-    /** @return the open connections, as data (asks each loop thread) */
+    /**
+     * The open connections as data, asking each loop thread and waiting for the answers. A
+     * loop thread never waits for another loop, so from a handler this works for a server on
+     * that loop alone (or on loops nobody runs); on several running loops it throws, rather
+     * than answer with part of the connections: use {@link #connectionsAsync()} there.
+     *
+     * @return the open connections, in loop order
+     * @throws IllegalStateException from a loop thread, for a server on other running loops;
+     *     or if a loop did not answer in time
+     */
     public List<ConnectionInfo> connections() {
-        return collect(c -> c.info());
+        return collect(Connection::info);
     }
 
-    /** @return the open connections themselves, to send to (asks each loop thread) */
+    /**
+     * @return the open connections themselves, to send to; as {@link #connections()} does,
+     *     this waits for each loop, and from a loop thread see {@link #openConnectionsAsync()}
+     */
     public List<Connection> openConnections() {
         return collect(c -> c);
+    }
+
+    /** @return {@link #connections()} without waiting: from any thread, a handler too */
+    public CompletableFuture<List<ConnectionInfo>> connectionsAsync() {
+        return collectAsync(Connection::info);
+    }
+
+    /** @return {@link #openConnections()} without waiting: from any thread, a handler too */
+    public CompletableFuture<List<Connection>> openConnectionsAsync() {
+        return collectAsync(c -> c);
     }
 
     private <T> List<T> collect(Function<Connection, T> f) {
@@ -212,18 +234,32 @@ public final class TcpServer implements Closeable {
         }
         for (Shard s : shards) {
             try {
-                out.addAll(s.loop.call(() -> {
-                    List<T> part = new ArrayList<>();
-                    for (Connection c : s.connections()) {
-                        part.add(f.apply(c));
-                    }
-                    return part;
-                }));
-            } catch (RejectedExecutionException | IllegalStateException closing) {
-                // That loop is closing or closed: its connections are going, none to show.
+                out.addAll(s.loop.call(() -> s.map(f)));
+            } catch (RejectedExecutionException closing) {
+                // That loop is closing: its connections are going, none to show.
+            } catch (IllegalStateException e) {
+                if (!s.loop.isClosed()) {
+                    throw e;   // refused from a loop thread, or no answer in time: never a partial list
+                }
             }
         }
         return out;
+    }
+
+    private <T> CompletableFuture<List<T>> collectAsync(Function<Connection, T> f) {
+        List<CompletableFuture<List<T>>> parts = new ArrayList<>();
+        if (status.get() != Status.STOPPED) {
+            for (Shard s : shards) {
+                parts.add(s.mapAsync(f));
+            }
+        }
+        return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+            List<T> out = new ArrayList<>();
+            for (CompletableFuture<List<T>> p : parts) {
+                out.addAll(p.join());
+            }
+            return out;
+        });
     }
 
     // ---- called by shards, on their loop threads -----------------------------------------
