@@ -160,6 +160,24 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes {@code fd} out of the tables and then closes it, from any thread: how the owner of
+     * a registered fd lets go of it ({@code Fd.closeOn} calls this). The number is never freed
+     * while the tables could take a new fd given it for this one. On the loop's thread, or
+     * while nobody runs the loop, both happen now. While another thread runs it, what the fd
+     * refers to is released now (a socket closes, a port is free: the number is parked on a
+     * placeholder) and the loop takes the number out and closes it at the end of its turn, or
+     * after its close if it is closing; a loop that stops first does it when it runs again or
+     * closes. Once the loop is closed the fd is closed at once.
+     *
+     * @param fd an fd the caller owns and hands over: it must not use or close the number again
+     */
+    public void removeAndClose(int fd) {
+        if (fd >= 0) {
+            core.removeAndClose(fd);
+        }
+    }
+
     /** @return the registered fds as data; from another thread while the loop runs, this asks the loop */
     public List<FdInfo> fds() {
         return call(core.table::snapshot);

@@ -148,8 +148,8 @@ final class FdTable {
                 if (e.errno() != Errno.ENOENT) {
                     throw e;
                 }
-                // The fd was closed and its number reused without remove(): the kernel
-                // dropped the old registration, so this is a new one.
+                // The fd was closed without remove() (its owner bypassed Fd.closeOn) and the
+                // number reused: the kernel dropped the old registration, so this is a new one.
                 registered[fd] = 0;
                 count--;
                 add(fd, want);

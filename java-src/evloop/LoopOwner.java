@@ -1,5 +1,7 @@
 package evloop;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,6 +43,8 @@ final class LoopOwner {
      * thread that does not run it): run() and runOnce() wait for it instead of failing.
      */
     private boolean borrowed;
+    /** See {@link #afterClose}; null while empty. */
+    private List<Runnable> afterClose;
 
     /** The loop the calling thread is running, or null. */
     static EventLoop current() {
@@ -178,10 +182,28 @@ final class LoopOwner {
         return CloseStart.CALLER_FINISHES;
     }
 
-    /** The close is finished: nothing can take the loop again. Owner only. */
-    synchronized void markClosed() {
+    /**
+     * Runs {@code r} once the loop is closed (its tables and epoll fd gone), on the thread
+     * that finishes the close; false if it is closed already, and the caller runs it itself.
+     */
+    synchronized boolean afterClose(Runnable r) {
+        if (closed) {
+            return false;
+        }
+        if (afterClose == null) {
+            afterClose = new ArrayList<>();
+        }
+        afterClose.add(r);
+        return true;
+    }
+
+    /** The close is finished: nothing can take the loop again. Owner only; returns what waits for it. */
+    synchronized List<Runnable> markClosed() {
         closed = true;
         notifyAll();
+        List<Runnable> waiting = afterClose == null ? List.of() : afterClose;
+        afterClose = null;
+        return waiting;
     }
 
     /** Waits up to {@code millis} until the loop is closed; false on timeout or interrupt (which stays set). */

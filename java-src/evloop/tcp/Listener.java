@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * its timer task is built with the listener, because without fds none of it could be loaded
  * later: a class file is read through an fd.
  *
- * <p>The listener owns its {@link Fd} and closes it once, in {@link #close()}.
+ * <p>The listener owns its {@link Fd} and closes it once, in {@link #close()}, which any thread
+ * may call.
  */
 final class Listener implements FdHandler {
     private static final System.Logger LOG = System.getLogger(Listener.class.getName());
@@ -53,7 +54,17 @@ final class Listener implements FdHandler {
     private final Runnable retry = this::retry;
     private boolean exhausted;
     private boolean paused;
-    private boolean closed;
+    /** Set once, by whichever thread closes first; read by the loop thread between accepts. */
+    private volatile boolean closed;
+    private static final java.lang.invoke.VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Listener.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Listener(Shard shard, Fd fd, ServerConfig cfg, UnixSocketFile file) {
         this.shard = shard;
@@ -249,20 +260,16 @@ final class Listener implements FdHandler {
         }
     }
 
-    /** Stops listening and closes the fd, once; on the loop thread. */
+    /**
+     * Stops listening and closes the fd, once, from any thread: off the loop's thread (a loop
+     * blocked by a handler, or closing) the socket closes at once, so the port is free, and the
+     * loop frees the number once it is out of its tables (see {@link Fd#closeOn}).
+     */
     void close() {
-        if (!closed) {
-            closed = true;
+        if (CLOSED.compareAndSet(this, false, true)) {
             fd.closeOn(loop);
             removeFile();
         }
-    }
-
-    /** Closes the fd from any thread, for a loop that will never run the close: closed or blocked. */
-    void closeFd() {
-        closed = true;
-        fd.close();
-        removeFile();
     }
 
     private void removeFile() {

@@ -219,7 +219,7 @@ final class Shard {
             } catch (RejectedExecutionException | IllegalStateException notAnswering) {
                 if (!loop.isClosed()) {
                     if (listener != null) {
-                        listener.closeFd();
+                        listener.close();
                     }
                     if (onLoop(() -> shutdown(true))) {
                         return;
@@ -229,7 +229,7 @@ final class Shard {
         }
         closing = true;
         if (listener != null) {
-            listener.closeFd();
+            listener.close();
         }
         for (Connection c : connections()) {
             c.closeNow(DisconnectCause.SERVER_STOP);
