@@ -5,15 +5,12 @@ import evloop.EventLoopGroup;
 import evloop.sys.NativeException;
 import java.io.Closeable;
 import java.io.UncheckedIOException;
-import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -31,7 +28,7 @@ import java.util.function.Function;
  * ({@link #setHandler}).
  *
  * <p><b>Stopping.</b> {@link #closeAsync(Duration)} closes the listeners at once (the port is
- * free for an immediate re-bind), lets every connection flush its output within a grace period,
+ * free for an immediate re-bind, even while a handler blocks a loop), lets every connection flush its output within a grace period,
  * resets what is left, and closes the loops if the server owns them; its future completes when
  * all that is done, and {@link #status()} goes from RUNNING through STOPPING to STOPPED.
  * {@link #close()} does the same and waits, boundedly, except on a loop thread, where it never
@@ -40,8 +37,6 @@ import java.util.function.Function;
  * returns, and close returns meanwhile.
  */
 public final class TcpServer implements Closeable {
-    private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
-
     /** How a server on several loops spreads connections over them. */
     public enum Balance {
         /** One listener hands each new connection to the loop with the fewest. */
@@ -336,26 +331,13 @@ public final class TcpServer implements Closeable {
 
     /**
      * Closes the listeners before closeAsync returns, so the port (or socket file) is free by
-     * then: directly on this loop's thread, through call() from an ordinary thread (bounded:
-     * a wedged loop gets its listener closed later, with the rest), and as a task from another
-     * loop's thread, which never waits for a loop.
+     * then, without waiting for any loop: a listener closes from any thread, and off its loop's
+     * thread the loop frees the fd's number once it is out of its tables.
      */
     private void closeListeners() {
         for (Shard s : shards) {
-            if (s.listener == null || s.loop.isClosed()) {
-                continue;
-            }
-            if (s.loop.inLoop() || EventLoop.current() != null) {
-                s.onLoop(s.listener::close);
-                continue;
-            }
-            try {
-                s.loop.call(() -> {
-                    s.listener.close();
-                    return null;
-                }, Duration.ofMillis(Stopping.SLACK_MILLIS));
-            } catch (RuntimeException e) {
-                LOG.log(Level.DEBUG, "listener of " + address + " closes with the rest: " + e.getMessage());
+            if (s.listener != null) {
+                s.listener.close();
             }
         }
     }
