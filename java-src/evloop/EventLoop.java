@@ -1,9 +1,5 @@
 package evloop;
 
-import evloop.sys.Epoll;
-import evloop.sys.EventFd;
-import evloop.sys.NativeException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -31,7 +27,8 @@ import java.util.function.Supplier;
  * {@link #execute}. Everything else is safe from any thread.
  *
  * <p><b>Ownership.</b> The loop owns its epoll fd and its wake-up eventfd, and closes them
- * once. The fds in its tables belong to whoever registered them: the loop never closes them.
+ * once. The fds in its tables belong to whoever registered them: the loop never closes them,
+ * except one its owner hands over with {@link #removeAndClose} (as {@code Fd.closeOn} does).
  *
  * <p><b>Lifecycle.</b> {@link #stop()} ends {@link #run()} after running what was queued before
  * it; the loop can be run again. {@link #close()} refuses new work from other threads, runs
@@ -44,8 +41,8 @@ public final class EventLoop implements AutoCloseable {
     private final LoopOwner owner;
     private final Calls calls;
 
-    private EventLoop(Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
-        this.core = new LoopCore(this, epoll, wakeFd, maxEvents);
+    private EventLoop(int maxEvents) {
+        this.core = LoopCore.open(this, maxEvents);
         this.owner = core.owner;
         this.calls = new Calls(this, core);
     }
@@ -63,22 +60,7 @@ public final class EventLoop implements AutoCloseable {
         if (maxEvents < 1 || maxEvents > 1 << 20) {
             throw new IllegalArgumentException("maxEvents must be between 1 and 1048576, got " + maxEvents);
         }
-        Epoll ep = null;
-        EventFd efd = null;
-        try {
-            ep = Epoll.open(maxEvents);
-            efd = EventFd.open();
-            return new EventLoop(ep, efd, maxEvents);
-        } catch (NativeException e) {
-            LoopCore.closeQuietly(ep);
-            LoopCore.closeQuietly(efd);
-            throw new UncheckedIOException(e);
-        } catch (Throwable t) {
-            // Any Throwable: an OutOfMemoryError for the turn's arrays must not leak the fds.
-            LoopCore.closeQuietly(ep);
-            LoopCore.closeQuietly(efd);
-            throw t;
-        }
+        return new EventLoop(maxEvents);
     }
 
     /** @return the loop the calling thread is running, or null on a thread that runs none */

@@ -62,6 +62,26 @@ final class LoopCore {
         epoll.add(wakeFd.fd(), Epoll.EPOLLIN, wakeFd.fd() & 0xffffffffL);
     }
 
+    /** Opens the loop's epoll fd and eventfd and the core around them; nothing leaks if any step fails. */
+    static LoopCore open(EventLoop loop, int maxEvents) {
+        Epoll ep = null;
+        EventFd efd = null;
+        try {
+            ep = Epoll.open(maxEvents);
+            efd = EventFd.open();
+            return new LoopCore(loop, ep, efd, maxEvents);
+        } catch (NativeException e) {
+            closeQuietly(ep);
+            closeQuietly(efd);
+            throw new UncheckedIOException(e);
+        } catch (Throwable t) {
+            // Any Throwable: an OutOfMemoryError for the turn's arrays must not leak the fds.
+            closeQuietly(ep);
+            closeQuietly(efd);
+            throw t;
+        }
+    }
+
     /** See {@link EventLoop#run()}. */
     void run() {
         owner.acquire(loop);

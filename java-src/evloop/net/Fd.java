@@ -15,7 +15,8 @@ import java.nio.ByteBuffer;
  * (from any thread) is a no-op, and {@link #fd()} answers -1 from then on, so a late syscall on
  * it fails with EBADF instead of reaching a reused number. This is the rule the whole of evloop
  * keeps: whoever opens an fd wraps it here and is the only one to close it; an event loop only
- * ever removes fds from its tables (see {@link evloop.FdHandler#failed}).
+ * removes fds from its tables (see {@link evloop.FdHandler#failed}), and closes one only when
+ * its owner hands it over to be closed once it is out of them ({@link #closeOn}).
  */
 public final class Fd implements AutoCloseable {
     private static final VarHandle NUMBER;
