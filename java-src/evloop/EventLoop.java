@@ -1,9 +1,5 @@
 package evloop;
 
-import evloop.sys.Epoll;
-import evloop.sys.EventFd;
-import evloop.sys.NativeException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -11,7 +7,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -27,11 +22,13 @@ import java.util.function.Supplier;
  * <p><b>Threads.</b> The thread inside {@link #run()} or {@link #runOnce(int)} owns the loop.
  * The table methods ({@code onReadable}, {@code onWritable}, {@code remove}, ...) and
  * {@link #dispatch} may be called by that thread, or by any thread while no thread runs the
- * loop; otherwise they throw {@link IllegalStateException}: other threads go through
+ * loop, which that thread then owns for the call (a {@code run()} started meanwhile waits for
+ * it); otherwise they throw {@link IllegalStateException}: other threads go through
  * {@link #execute}. Everything else is safe from any thread.
  *
  * <p><b>Ownership.</b> The loop owns its epoll fd and its wake-up eventfd, and closes them
- * once. The fds in its tables belong to whoever registered them: the loop never closes them.
+ * once. The fds in its tables belong to whoever registered them: the loop never closes them,
+ * except one its owner hands over with {@link #removeAndClose} (as {@code Fd.closeOn} does).
  *
  * <p><b>Lifecycle.</b> {@link #stop()} ends {@link #run()} after running what was queued before
  * it; the loop can be run again. {@link #close()} refuses new work from other threads, runs
@@ -42,11 +39,12 @@ import java.util.function.Supplier;
 public final class EventLoop implements AutoCloseable {
     private final LoopCore core;
     private final LoopOwner owner;
-    private final AtomicLong timerSequence = new AtomicLong();
+    private final Calls calls;
 
-    private EventLoop(Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
-        this.core = new LoopCore(this, epoll, wakeFd, maxEvents);
+    private EventLoop(int maxEvents) {
+        this.core = LoopCore.open(this, maxEvents);
         this.owner = core.owner;
+        this.calls = new Calls(this, core);
     }
 
     /** @return a loop with room for 1024 pairs per turn */
@@ -62,17 +60,7 @@ public final class EventLoop implements AutoCloseable {
         if (maxEvents < 1 || maxEvents > 1 << 20) {
             throw new IllegalArgumentException("maxEvents must be between 1 and 1048576, got " + maxEvents);
         }
-        Epoll ep = null;
-        EventFd efd = null;
-        try {
-            ep = Epoll.open(maxEvents);
-            efd = EventFd.open();
-            return new EventLoop(ep, efd, maxEvents);
-        } catch (NativeException | RuntimeException e) {
-            LoopCore.closeQuietly(ep);
-            LoopCore.closeQuietly(efd);
-            throw e instanceof NativeException ? new UncheckedIOException((NativeException) e) : (RuntimeException) e;
-        }
+        return new EventLoop(maxEvents);
     }
 
     /** @return the loop the calling thread is running, or null on a thread that runs none */
@@ -87,8 +75,11 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onReadable(int fd, FdHandler handler) {
-        checkOwner();
-        core.table.setReader(fd, handler);
+        if (owner.isCurrent()) {
+            core.table.setReader(fd, handler);
+        } else {
+            borrowed(() -> core.table.setReader(fd, handler));
+        }
     }
 
     /**
@@ -98,8 +89,11 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onWritable(int fd, FdHandler handler) {
-        checkOwner();
-        core.table.setWriter(fd, handler);
+        if (owner.isCurrent()) {
+            core.table.setWriter(fd, handler);
+        } else {
+            borrowed(() -> core.table.setWriter(fd, handler));
+        }
     }
 
     /** @param fd taken out of the read table (as {@code onReadable(fd, null)}) */
@@ -114,17 +108,24 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * @param fd a registered fd
-     * @param trigger how it is reported from now on (level-triggered unless set)
+     * @param trigger how it is reported from now on (level-triggered unless set), until it
+     *     leaves both tables: the next registration under its number starts level-triggered
      */
     public void setTrigger(int fd, Trigger trigger) {
-        checkOwner();
-        core.table.setTrigger(fd, trigger);
+        if (owner.isCurrent()) {
+            core.table.setTrigger(fd, trigger);
+        } else {
+            borrowed(() -> core.table.setTrigger(fd, trigger));
+        }
     }
 
     /** @param fd a one-shot fd whose event fired, enabled again */
     public void rearm(int fd) {
-        checkOwner();
-        core.table.rearm(fd);
+        if (owner.isCurrent()) {
+            core.table.rearm(fd);
+        } else {
+            borrowed(() -> core.table.rearm(fd));
+        }
     }
 
     /**
@@ -134,8 +135,29 @@ public final class EventLoop implements AutoCloseable {
      * @param fd the fd; a no-op for one in neither table
      */
     public void remove(int fd) {
-        checkOwner();
-        core.table.remove(fd);
+        if (owner.isCurrent()) {
+            core.table.remove(fd);
+        } else {
+            borrowed(() -> core.table.remove(fd));
+        }
+    }
+
+    /**
+     * Takes {@code fd} out of the tables and then closes it, from any thread: how the owner of
+     * a registered fd lets go of it ({@code Fd.closeOn} calls this). The number is never freed
+     * while the tables could take a new fd given it for this one. On the loop's thread, or
+     * while nobody runs the loop, both happen now. While another thread runs it, what the fd
+     * refers to is released now (a socket closes, a port is free: the number is parked on a
+     * placeholder) and the loop takes the number out and closes it at the end of its turn, or
+     * after its close if it is closing; a loop that stops first does it when it runs again or
+     * closes. Once the loop is closed the fd is closed at once.
+     *
+     * @param fd an fd the caller owns and hands over: it must not use or close the number again
+     */
+    public void removeAndClose(int fd) {
+        if (fd >= 0) {
+            core.removeAndClose(fd);
+        }
     }
 
     /** @return the registered fds as data; from another thread while the loop runs, this asks the loop */
@@ -182,8 +204,11 @@ public final class EventLoop implements AutoCloseable {
      * @param r the turn's pairs, as the turn handler received them
      */
     public void dispatch(Ready r) {
-        checkOwner();
-        core.dispatcher.dispatch(r);
+        if (owner.isCurrent()) {
+            core.dispatcher.dispatch(r);
+        } else {
+            borrowed(() -> core.dispatcher.dispatch(r));
+        }
     }
 
     /**
@@ -194,18 +219,16 @@ public final class EventLoop implements AutoCloseable {
      * @param pairs at most as many as one turn holds
      */
     public void inject(List<FdEvent> pairs) {
-        checkOwner();
-        core.inject(pairs);
+        if (owner.isCurrent()) {
+            core.inject(pairs);
+        } else {
+            borrowed(() -> core.inject(pairs));
+        }
     }
 
     /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
     public void run() {
-        acquire();
-        try {
-            core.runUntilStopped();
-        } finally {
-            core.leave();
-        }
+        core.run();
     }
 
     /**
@@ -217,19 +240,7 @@ public final class EventLoop implements AutoCloseable {
      * @return the number of pairs
      */
     public int runOnce(int timeoutMillis) {
-        if (owner.isCurrent()) {
-            if (owner.inTurn() || core.dispatching) {
-                throw new IllegalStateException("a handler cannot run the loop: this thread is inside a turn");
-            }
-            return core.turn(timeoutMillis);
-        }
-        acquire();
-        try {
-            return core.turn(timeoutMillis);
-        } finally {
-            core.turnReturned();
-            core.leave();
-        }
+        return core.runOnce(timeoutMillis);
     }
 
     /** @return true while some thread is inside {@link #run()} or {@link #runOnce(int)} */
@@ -294,23 +305,7 @@ public final class EventLoop implements AutoCloseable {
      * @return the timer, which cancels it from any thread
      */
     public ScheduledTask schedule(long delay, TimeUnit unit, Runnable task) {
-        Objects.requireNonNull(task, "task");
-        boolean here = owner.isCurrent();
-        if (owner.isClosed() || (owner.isClosing() && !here)) {
-            throw new RejectedExecutionException("event loop is closed");
-        }
-        ScheduledTask t = new ScheduledTask(core.timers, ScheduledTask.deadline(System.nanoTime(), unit.toNanos(delay)),
-            timerSequence.getAndIncrement(), task);
-        core.timers.add(t);
-        if (!here) {
-            // As execute: a timer that raced the close is taken back and refused, unless the
-            // close already cancelled it (which it then says).
-            if (owner.isClosing() && core.timers.takeBack(t)) {
-                throw new RejectedExecutionException("event loop is closed");
-            }
-            core.tasks.wake();
-        }
-        return t;
+        return core.schedule(unit.toNanos(delay), Objects.requireNonNull(task, "task"));
     }
 
     /**
@@ -370,13 +365,20 @@ public final class EventLoop implements AutoCloseable {
         return owner.isClosed();
     }
 
-    private void acquire() {
-        owner.acquire(this);
-    }
-
-    private void checkOwner() {
+    /**
+     * A loop-thread-only call from a thread that does not own the loop: allowed while nobody
+     * runs it, and then that thread owns it for the call, so a run() starting meanwhile waits.
+     */
+    private void borrowed(Runnable call) {
         checkOpen();
-        owner.check();
+        if (!owner.tryBorrow(this)) {
+            throw owner.notOwner();
+        }
+        try {
+            call.run();
+        } finally {
+            core.leave();
+        }
     }
 
     private void checkOpen() {
@@ -399,55 +401,21 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * Runs {@code query} on the loop thread and returns its answer; runs it directly on the
-     * loop thread, or, while no thread runs the loop, as its owner on the calling thread.
+     * loop thread, or, while no thread runs the loop, as its owner on the calling thread. From
+     * another loop's thread it never waits: unless this loop is idle it throws at once (use
+     * {@link #submit}), since two loops waiting for each other would both stand still.
      *
      * @param query what to run
      * @param timeout how long to wait for the loop to answer
      * @param <T> the answer's type
      * @return the answer
      * @throws RuntimeException what the query threw, as it threw it
-     * @throws IllegalStateException if the loop did not answer in time, or the wait was
-     *     interrupted (the interrupt flag stays set)
+     * @throws IllegalStateException if the loop did not answer in time, the wait was
+     *     interrupted (the interrupt flag stays set), or the caller runs another loop
      * @throws RejectedExecutionException if the loop is closing
      */
     public <T> T call(Supplier<T> query, Duration timeout) {
         checkOpen();
-        if (owner.isCurrent()) {
-            return query.get();
-        }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (owner.isServing()) {
-                return LoopCore.await(submitUnlessAbandoned(query), deadline, timeout, owner.thread());
-            }
-            if (owner.tryAcquire(this)) {
-                try {
-                    return query.get();
-                } finally {
-                    core.leave();
-                }
-            }
-            // Another thread holds the loop for a moment (a query, a step): wait for it to let go.
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (left <= 0 || !owner.awaitIdleOrServing(left)) {
-                throw new IllegalStateException("event loop did not answer within " + timeout.toMillis()
-                    + " ms (its thread " + owner.thread() + " is busy or blocked)");
-            }
-        }
-    }
-
-    /** The query as a task that does not run once its caller stopped waiting for it. */
-    private <T> CompletableFuture<T> submitUnlessAbandoned(Supplier<T> query) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        execute(() -> {
-            if (!f.isDone()) {
-                try {
-                    f.complete(query.get());
-                } catch (Throwable t) {
-                    f.completeExceptionally(t);
-                }
-            }
-        });
-        return f;
+        return calls.call(query, timeout);
     }
 }

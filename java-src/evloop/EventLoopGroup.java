@@ -3,6 +3,7 @@ package evloop;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,6 +45,11 @@ public final class EventLoopGroup implements AutoCloseable {
      * @return the running group
      */
     public static EventLoopGroup start(int n, String name, boolean daemon) {
+        return start(n, name, daemon, Thread::new);
+    }
+
+    /** {@link #start(int, String, boolean)} with the threads made by {@code threads}: the seam tests fail it through. */
+    static EventLoopGroup start(int n, String name, boolean daemon, ThreadFactory threadFactory) {
         if (n < 1) {
             throw new IllegalArgumentException("a group needs at least one loop, got " + n);
         }
@@ -56,20 +62,23 @@ public final class EventLoopGroup implements AutoCloseable {
                 loops[i] = loop;
                 // The latch counts down from a task: tasks run only once the loop runs.
                 loop.execute(running::countDown);
-                threads[i] = new Thread(loop::run, name + "-" + i);
+                threads[i] = threadFactory.newThread(loop::run);
+                threads[i].setName(name + "-" + i);
                 threads[i].setDaemon(daemon);
                 threads[i].start();
             }
             if (!running.await(JOIN_MILLIS, TimeUnit.MILLISECONDS)) {
                 throw new IllegalStateException("the loops of " + name + " did not start within " + JOIN_MILLIS + " ms");
             }
-        } catch (RuntimeException | InterruptedException e) {
+        } catch (InterruptedException e) {
             new EventLoopGroup(loops, threads).close();
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while starting " + name, e);
-            }
-            throw (RuntimeException) e;
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting " + name, e);
+        } catch (Throwable t) {
+            // Any Throwable, an Error too (no memory for a thread's stack): the loops started
+            // so far are this method's to close, since the caller never gets the group.
+            new EventLoopGroup(loops, threads).close();
+            throw t;
         }
         return new EventLoopGroup(loops, threads);
     }

@@ -80,7 +80,7 @@ final class FdTable {
         }
         readers[fd] = null;
         writers[fd] = null;
-        triggers[fd] = null;
+        triggers[fd] = null;   // also for an fd in neither table that had only a mode set
         unchecked(fd);
     }
 
@@ -134,6 +134,9 @@ final class FdTable {
         if (want == 0) {
             registered[fd] = 0;
             count--;
+            // The mode belongs to this registration: left here, it would pass to whichever fd
+            // gets the number next (offReadable, offWritable, close: no remove() needed).
+            triggers[fd] = null;
             deleteQuietly(fd);
         } else if (have == 0) {
             add(fd, want);
@@ -145,8 +148,8 @@ final class FdTable {
                 if (e.errno() != Errno.ENOENT) {
                     throw e;
                 }
-                // The fd was closed and its number reused without remove(): the kernel
-                // dropped the old registration, so this is a new one.
+                // The fd was closed without remove() (its owner bypassed Fd.closeOn) and the
+                // number reused: the kernel dropped the old registration, so this is a new one.
                 registered[fd] = 0;
                 count--;
                 add(fd, want);

@@ -2,16 +2,13 @@ package evloop;
 
 import evloop.sys.Epoll;
 import evloop.sys.EventFd;
+import evloop.sys.Native;
 import evloop.sys.NativeException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The loop's state and the turn itself, behind {@link EventLoop}'s public face. A turn:
@@ -21,7 +18,8 @@ import java.util.concurrent.TimeoutException;
  * A held turn (the {@link PauseGate} said so) waits on the wake-up eventfd alone and runs tasks.
  * It reads the clock twice per turn, around the wait, and those two readings feed both the
  * utilisation counters and the timers; {@link #stats()} counts a turn still running from the
- * second. Loop thread only, except the volatile fields.
+ * second. Loop thread only, except the volatile fields and the entry points EventLoop forwards
+ * from any thread (run, runOnce, schedule, stop, close).
  */
 final class LoopCore {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
@@ -37,6 +35,7 @@ final class LoopCore {
     final LoopOwner owner = new LoopOwner();
     final TimerQueue timers = new TimerQueue(owner);
     private final EventLoop loop;
+    private final AtomicLong timerSequence = new AtomicLong();
 
     volatile boolean stopRequested;
     volatile boolean held;
@@ -71,6 +70,73 @@ final class LoopCore {
         epoll.add(wakeFd.fd(), Epoll.EPOLLIN, wakeFd.fd() & 0xffffffffL);
     }
 
+    /** Opens the loop's epoll fd and eventfd and the core around them; nothing leaks if any step fails. */
+    static LoopCore open(EventLoop loop, int maxEvents) {
+        Epoll ep = null;
+        EventFd efd = null;
+        try {
+            ep = Epoll.open(maxEvents);
+            efd = EventFd.open();
+            return new LoopCore(loop, ep, efd, maxEvents);
+        } catch (NativeException e) {
+            closeQuietly(ep);
+            closeQuietly(efd);
+            throw new UncheckedIOException(e);
+        } catch (Throwable t) {
+            // Any Throwable: an OutOfMemoryError for the turn's arrays must not leak the fds.
+            closeQuietly(ep);
+            closeQuietly(efd);
+            throw t;
+        }
+    }
+
+    /** See {@link EventLoop#run()}. */
+    void run() {
+        owner.acquire(loop);
+        try {
+            runUntilStopped();
+        } finally {
+            leave();
+        }
+    }
+
+    /** See {@link EventLoop#runOnce(int)}. */
+    int runOnce(int timeoutMillis) {
+        if (owner.isCurrent()) {
+            if (owner.inTurn() || dispatching) {
+                throw new IllegalStateException("a handler cannot run the loop: this thread is inside a turn");
+            }
+            return turn(timeoutMillis);
+        }
+        owner.acquire(loop);
+        try {
+            return turn(timeoutMillis);
+        } finally {
+            turnReturned();
+            leave();
+        }
+    }
+
+    /** See {@link EventLoop#schedule}. */
+    ScheduledTask schedule(long delayNanos, Runnable task) {
+        boolean here = owner.isCurrent();
+        if (owner.isClosed() || (owner.isClosing() && !here)) {
+            throw new RejectedExecutionException("event loop is closed");
+        }
+        ScheduledTask t = new ScheduledTask(timers, ScheduledTask.deadline(System.nanoTime(), delayNanos),
+            timerSequence.getAndIncrement(), task);
+        timers.add(t);
+        if (!here) {
+            // As execute: a timer that raced the close is taken back and refused, unless the
+            // close already cancelled it (which it then says).
+            if (owner.isClosing() && timers.takeBack(t)) {
+                throw new RejectedExecutionException("event loop is closed");
+            }
+            tasks.wake();
+        }
+        return t;
+    }
+
     /** The body of run(): turns, or held turns, until stop; then what was queued before the stop. */
     void runUntilStopped() {
         owner.serving(true);
@@ -103,7 +169,7 @@ final class LoopCore {
             long before = startWait();
             int n;
             try {
-                n = epoll.await(waitMillis(timeoutMillis, before));
+                n = epoll.await(waitMillis(timeoutMillis, before), before);
             } catch (NativeException e) {
                 throw new UncheckedIOException(e);
             }
@@ -191,12 +257,6 @@ final class LoopCore {
             timersFired, table.count(), timers.size(), idleNanos, busyNanosNow());
     }
 
-    /**
-     * The busy time so far, the turn in progress included. startWait clears busySince before it
-     * adds to busyNanos, so if busySince reads the same before and after busyNanos, and is set,
-     * that busyNanos does not hold the turn since then yet; a changed busySince means a wait
-     * began or ended meanwhile: read again.
-     */
     /** See {@link EventLoop#turnNanos()}. */
     long turnNanos() {
         long since = busySince;
@@ -211,6 +271,12 @@ final class LoopCore {
         busySince = NOT_BUSY;
     }
 
+    /**
+     * The busy time so far, the turn in progress included. startWait clears busySince before it
+     * adds to busyNanos, so if busySince reads the same before and after busyNanos, and is set,
+     * that busyNanos does not hold the turn since then yet; a changed busySince means a wait
+     * began or ended meanwhile: read again.
+     */
     private long busyNanosNow() {
         long since;
         long busy;
@@ -262,32 +328,6 @@ final class LoopCore {
     }
 
     /**
-     * The answer of a query handed to the loop, by {@code deadline} (nanoTime): its own exception
-     * if it threw, a clear one naming the caller's {@code timeout} if the loop did not answer.
-     */
-    static <T> T await(CompletableFuture<T> f, long deadline, Duration timeout, Thread loopThread) {
-        try {
-            return f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException) {
-                throw (RuntimeException) cause;
-            }
-            if (cause instanceof Error) {
-                throw (Error) cause;
-            }
-            throw new CompletionException(cause);
-        } catch (TimeoutException e) {
-            f.cancel(false);   // a query nobody waits for any more does not run later
-            throw new IllegalStateException("event loop did not answer within " + timeout.toMillis()
-                + " ms (its thread " + loopThread + " is busy or blocked)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the event loop to answer", e);
-        }
-    }
-
-    /**
      * Gives up ownership. If a close has started, the owner finishes it first: the decision and
      * the release happen under the owner's lock, so no close is ever left to nobody.
      */
@@ -313,7 +353,54 @@ final class LoopCore {
             closeQuietly(epoll);
             closeQuietly(tasks);
         } finally {
-            owner.markClosed();
+            for (Runnable r : owner.markClosed()) {
+                dispatcher.guarded(r);
+            }
+        }
+    }
+
+    /**
+     * See {@link EventLoop#removeAndClose}. The number is closed only after it has left the
+     * tables (or the tables are gone with a closed loop): a number freed earlier could be
+     * given to a new fd that the tables would then take for the old registration.
+     */
+    void removeAndClose(int fd) {
+        if (owner.isCurrent()) {
+            removeThenClose(fd);
+            return;
+        }
+        boolean borrowed;
+        try {
+            borrowed = owner.tryBorrow(loop);
+        } catch (IllegalStateException closed) {
+            Native.get().closeQuietly(fd);   // its tables went with the loop
+            return;
+        }
+        if (borrowed) {
+            try {
+                removeThenClose(fd);
+            } finally {
+                leave();
+            }
+            return;
+        }
+        // Another thread runs the loop: what the fd refers to is released now (a listener's
+        // port is free at once), the number is the loop's to take out and close.
+        Native.get().park(fd);
+        try {
+            tasks.add(() -> removeThenClose(fd), false);
+        } catch (RejectedExecutionException closing) {
+            if (!owner.afterClose(() -> Native.get().closeQuietly(fd))) {
+                Native.get().closeQuietly(fd);
+            }
+        }
+    }
+
+    private void removeThenClose(int fd) {
+        try {
+            table.remove(fd);
+        } finally {
+            Native.get().closeQuietly(fd);
         }
     }
 

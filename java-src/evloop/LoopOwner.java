@@ -1,5 +1,7 @@
 package evloop;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,6 +38,13 @@ final class LoopOwner {
     private EventLoop previous;
     /** True while the owner is inside a turn. Owner thread only. */
     private boolean inTurn;
+    /**
+     * True while the owner holds the loop only for one call (a table call or a query from a
+     * thread that does not run it): run() and runOnce() wait for it instead of failing.
+     */
+    private boolean borrowed;
+    /** See {@link #afterClose}; null while empty. */
+    private List<Runnable> afterClose;
 
     /** The loop the calling thread is running, or null. */
     static EventLoop current() {
@@ -90,12 +99,39 @@ final class LoopOwner {
         return true;
     }
 
+    /**
+     * Takes the loop for one call on a thread that does not run it; false if another thread
+     * has it. Throws once closed. Without this a table call made "while nobody runs the loop"
+     * could meet a run() starting on another thread, both on the same tables.
+     */
+    synchronized boolean tryBorrow(EventLoop loop) {
+        if (!tryAcquire(loop)) {
+            return false;
+        }
+        borrowed = true;
+        return true;
+    }
+
+    /** Takes the loop to run it; waits while another thread has only borrowed it for a call. */
     void acquire(EventLoop loop) {
+        awaitNotBorrowed();
         if (!tryAcquire(loop)) {
             Thread other = owner;
             throw new IllegalStateException(other == Thread.currentThread()
                 ? "a turn is already running on this thread (a handler cannot run the loop)"
                 : "event loop is being run by thread " + (other == null ? "?" : other.getName()));
+        }
+    }
+
+    private synchronized void awaitNotBorrowed() {
+        while (borrowed && owner != null && owner != Thread.currentThread()) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while thread " + owner.getName()
+                    + " held the loop for a call", e);
+            }
         }
     }
 
@@ -126,6 +162,7 @@ final class LoopOwner {
         }
         previous = null;
         inTurn = false;
+        borrowed = false;
         serving = false;
         owner = null;
         notifyAll();
@@ -145,10 +182,28 @@ final class LoopOwner {
         return CloseStart.CALLER_FINISHES;
     }
 
-    /** The close is finished: nothing can take the loop again. Owner only. */
-    synchronized void markClosed() {
+    /**
+     * Runs {@code r} once the loop is closed (its tables and epoll fd gone), on the thread
+     * that finishes the close; false if it is closed already, and the caller runs it itself.
+     */
+    synchronized boolean afterClose(Runnable r) {
+        if (closed) {
+            return false;
+        }
+        if (afterClose == null) {
+            afterClose = new ArrayList<>();
+        }
+        afterClose.add(r);
+        return true;
+    }
+
+    /** The close is finished: nothing can take the loop again. Owner only; returns what waits for it. */
+    synchronized List<Runnable> markClosed() {
         closed = true;
         notifyAll();
+        List<Runnable> waiting = afterClose == null ? List.of() : afterClose;
+        afterClose = null;
+        return waiting;
     }
 
     /** Waits up to {@code millis} until the loop is closed; false on timeout or interrupt (which stays set). */
@@ -166,7 +221,17 @@ final class LoopOwner {
         return awaitUntil(millis, () -> owner == null);
     }
 
-    private boolean awaitUntil(long millis, java.util.function.BooleanSupplier done) {
+    /** Wakes the threads waiting in {@link #awaitUntil}: an answer to a query is there. */
+    synchronized void wakeWaiters() {
+        notifyAll();
+    }
+
+    /**
+     * Waits up to {@code millis} until {@code done}, which is checked again whenever this
+     * monitor is notified (ownership, serving or closing changed, or {@link #wakeWaiters});
+     * false on timeout or interrupt (which stays set).
+     */
+    synchronized boolean awaitUntil(long millis, java.util.function.BooleanSupplier done) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!done.getAsBoolean()) {
             long left = deadline - System.nanoTime();
@@ -183,12 +248,10 @@ final class LoopOwner {
         return true;
     }
 
-    /** Throws unless the caller owns the loop or nobody does. */
-    void check() {
+    /** The refusal of a loop-thread-only call from a thread that does not own the loop. */
+    IllegalStateException notOwner() {
         Thread o = owner;
-        if (o != null && o != Thread.currentThread()) {
-            throw new IllegalStateException("loop-thread-only call from " + Thread.currentThread().getName()
-                + " while " + o.getName() + " runs the loop; use execute()");
-        }
+        return new IllegalStateException("loop-thread-only call from " + Thread.currentThread().getName()
+            + " while " + (o == null ? "another thread" : o.getName()) + " runs the loop; use execute()");
     }
 }

@@ -187,4 +187,22 @@ class EventLoopLifecycleTest {
             assertEquals(2, loop.call(() -> 2));
         }
     }
+
+    /** An Error inside open(), after the epoll fd or the eventfd exists, leaves no fd behind. */
+    @Test
+    void anOutOfMemoryErrorWhileOpeningLeaksNoFd() throws Exception {
+        // Too little direct memory for the epoll_wait array: fails after epoll_create1.
+        assertOpenFailsWithoutLeaking(List.of("-XX:MaxDirectMemorySize=1m"));
+        // Room for the array but too little heap for the turn's pairs: fails after both fds exist.
+        assertOpenFailsWithoutLeaking(List.of("-Xmx10m", "-XX:MaxDirectMemorySize=64m"));
+    }
+
+    private static void assertOpenFailsWithoutLeaking(List<String> jvmOptions) throws Exception {
+        try (FreshJvm child = FreshJvm.start(1024, jvmOptions, "evloop.OpenUnderOomChild")) {
+            String error = child.out.readLine();
+            String leaked = child.out.readLine();
+            assertTrue(error != null && error.contains("OutOfMemoryError"), jvmOptions + ": " + error + "\n" + child.stderr());
+            assertEquals("leaked=0", leaked, jvmOptions + ": " + error);
+        }
+    }
 }

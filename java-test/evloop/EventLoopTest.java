@@ -285,4 +285,25 @@ class EventLoopTest {
         assertFalse(t.isAlive(), "stop() returned after the loop exited");
         close(p);
     }
+
+    /** offReadable then close, without remove(): the next fd under that number starts level-triggered. */
+    @Test
+    void aTriggerLeavesWithTheRegistrationItWasSetFor() throws Exception {
+        int[] p = pipe();
+        loop.onReadable(p[0], (fd, ev) -> {});
+        loop.setTrigger(p[0], Trigger.EDGE);
+        loop.offReadable(p[0]);   // out of both tables: the registration is gone
+        close(p);
+        int[] q = pipe();
+        assertEquals(p[0], q[0], "the kernel reused the number");
+        AtomicInteger calls = new AtomicInteger();
+        loop.onReadable(q[0], (fd, ev) -> calls.incrementAndGet());
+        assertEquals(Trigger.LEVEL, loop.fds().get(0).trigger());
+        writeBytes(q[1], 1);
+        loop.runOnce(1000);
+        loop.runOnce(0);
+        assertEquals(2, calls.get(), "unread data fires again: level-triggered, not the old fd's EDGE");
+        loop.remove(q[0]);
+        close(q);
+    }
 }

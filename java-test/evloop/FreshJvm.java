@@ -27,7 +27,12 @@ public final class FreshJvm implements AutoCloseable {
 
     /** Starts {@code mainClass args...} with at most {@code maxFds} open files. */
     public static FreshJvm start(int maxFds, String mainClass, String... args) throws IOException {
-        return startOn(classpath(), maxFds, mainClass, args);
+        return startIn(null, classpath(), maxFds, List.of(), mainClass, args);
+    }
+
+    /** Starts {@code mainClass args...} with at most {@code maxFds} open files and extra JVM options. */
+    public static FreshJvm start(int maxFds, List<String> jvmOptions, String mainClass, String... args) throws IOException {
+        return startIn(null, classpath(), maxFds, jvmOptions, mainClass, args);
     }
 
     /** The test classpath, whose entries the child JVM gets. */
@@ -44,18 +49,26 @@ public final class FreshJvm implements AutoCloseable {
 
     /** Starts {@code mainClass args...} on classpath {@code cp}, with at most {@code maxFds} open files. */
     public static FreshJvm startOn(String cp, int maxFds, String mainClass, String... args) throws IOException {
-        return startIn(null, cp, maxFds, mainClass, args);
+        return startIn(null, cp, maxFds, List.of(), mainClass, args);
+    }
+
+    /** As {@link #startIn(Path, String, int, List, String, String...)}, with no extra JVM options. */
+    public static FreshJvm startIn(Path dir, String cp, int maxFds, String mainClass, String... args) throws IOException {
+        return startIn(dir, cp, maxFds, List.of(), mainClass, args);
     }
 
     /**
      * Starts {@code mainClass args...} in directory {@code dir} (null: this one) on classpath
-     * {@code cp}, with at most {@code maxFds} open files: a child that writes files where it
-     * runs (.nrepl-port) writes them there.
+     * {@code cp}, with at most {@code maxFds} open files and extra JVM options: a child that
+     * writes files where it runs (.nrepl-port) writes them there.
      */
-    public static FreshJvm startIn(Path dir, String cp, int maxFds, String mainClass, String... args) throws IOException {
+    public static FreshJvm startIn(Path dir, String cp, int maxFds, List<String> jvmOptions, String mainClass,
+            String... args) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of("bash", "-c", "ulimit -n " + maxFds + " && exec \"$@\"", "child",
-            java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", cp, mainClass));
+            java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", cp, mainClass));
         cmd.addAll(List.of(args));
         Path err = Files.createTempFile("evloop-child", ".err");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());

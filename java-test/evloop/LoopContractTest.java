@@ -1,6 +1,7 @@
 package evloop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -419,5 +420,156 @@ class LoopContractTest {
             }
         }
         assertEquals(0, halfClosed, rounds + " rounds with a producer: loops left half-closed (no accepted task was seen dropped)");
+    }
+
+    private static boolean parked(Thread t) {
+        Thread.State s = t.getState();
+        return s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING || s == Thread.State.BLOCKED;
+    }
+
+    /**
+     * Table calls (onReadable, inject, ...) were allowed "while no thread runs the loop" without
+     * taking it: a run() that started meanwhile turned the loop on the same tables, concurrently.
+     * Here the call is an inject whose handler holds it open while a run() starts.
+     */
+    @Test
+    void aTableCallFromAThreadWhileNobodyRunsTheLoopHoldsItUntilItReturns() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            int[] p = TestFds.pipe();
+            AtomicBoolean inCall = new AtomicBoolean();
+            AtomicBoolean turnedDuringCall = new AtomicBoolean();
+            loop.addHook(new LoopHook() {
+                @Override
+                public void beforeWait(EventLoop l) {
+                    if (inCall.get()) {
+                        turnedDuringCall.set(true);
+                    }
+                }
+            });
+            Thread runner = new Thread(loop::run, "runner");
+            runner.setDaemon(true);
+            loop.onReadable(p[0], (fd, ev) -> {
+                inCall.set(true);
+                runner.start();
+                TestFds.await("run() to wait for this call, or to turn the loop", 5000,
+                    () -> turnedDuringCall.get() || parked(runner));
+                inCall.set(false);
+            });
+            loop.inject(List.of(new FdEvent(p[0], Set.of(Interest.IN))));
+            assertFalse(turnedDuringCall.get(), "run() turned the loop while another thread was inside a table call");
+            TestFds.await("run() to take the loop once the call returned", 5000, () -> loop.thread() == runner);
+            loop.stop();
+            runner.join(5000);
+            TestFds.close(p);
+        }
+    }
+
+    /** Likewise a query: call() on a loop nobody runs holds it, and a run() started meanwhile waits for it. */
+    @Test
+    void runStartedWhileAnotherThreadQueriesAnIdleLoopWaitsForTheQuery() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            List<Throwable> runFailed = new CopyOnWriteArrayList<>();
+            Thread runner = new Thread(() -> {
+                try {
+                    loop.run();
+                } catch (Throwable t) {
+                    runFailed.add(t);
+                }
+            }, "runner");
+            runner.setDaemon(true);
+            loop.call(() -> {
+                runner.start();
+                TestFds.await("run() to wait for the query, or to give up", 5000,
+                    () -> parked(runner) || !runner.isAlive());
+                return null;
+            });
+            assertEquals(List.of(), runFailed, "run() refused to start because a query held the loop for a moment");
+            TestFds.await("run() to take the loop once the query returned", 5000, () -> loop.thread() == runner);
+            loop.stop();
+            runner.join(5000);
+        }
+    }
+
+    private static Object answerOrError(EventLoop loop) {
+        try {
+            return loop.call(() -> "answer");
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    /**
+     * LoopOwner: "blocking calls made from a loop's thread on another loop ... refuse to wait".
+     * call() did not: two loops' handlers calling each other's call() both waited the full 5 s.
+     */
+    @Test
+    void callFromALoopThreadOnAnotherRunningLoopRefusesAtOnce() throws Exception {
+        try (EventLoop a = EventLoop.open(); EventLoop b = EventLoop.open()) {
+            TestFds.runInBackground(a, "loop-a");
+            TestFds.runInBackground(b, "loop-b");
+            java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+            long t0 = System.nanoTime();
+            java.util.concurrent.CompletableFuture<Object> fromA = a.submit(() -> {
+                together.await(10, TimeUnit.SECONDS);
+                return answerOrError(b);
+            });
+            java.util.concurrent.CompletableFuture<Object> fromB = b.submit(() -> {
+                together.await(10, TimeUnit.SECONDS);
+                return answerOrError(a);
+            });
+            Object ra = fromA.get(30, TimeUnit.SECONDS);
+            Object rb = fromB.get(30, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            for (Object r : List.of(ra, rb)) {
+                assertTrue(r instanceof IllegalStateException && ((Exception) r).getMessage().contains("use submit()"),
+                    "a clear refusal, not a wait for the other loop: " + r);
+            }
+            assertTrue(ms < 4000, "the loop threads were blocked for " + ms + " ms");
+            assertEquals("answer", a.call(() -> "answer"), "from an ordinary thread call() still waits and answers");
+        }
+    }
+
+    /**
+     * stop() runs the tasks queued before it (a snapshot) and returns; a call() that saw the
+     * loop serving and queued its query just after the snapshot waited its whole timeout on a
+     * loop nobody ran any more.
+     */
+    @Test
+    void aCallQueuedAfterStopsSnapshotIsAnsweredAtOnce() throws Exception {
+        try (EventLoop loop = EventLoop.open()) {
+            Thread t = TestFds.runInBackground(loop, "loop");
+            CountDownLatch inFinalRun = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            loop.execute(() -> {
+                loop.stop();
+                for (int i = 0; i < 1023; i++) {
+                    loop.execute(() -> {});   // with this task, a turn's share of 1024
+                }
+                loop.execute(() -> {          // left over: stop()'s snapshot runs it
+                    inFinalRun.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            });
+            assertTrue(inFinalRun.await(10, TimeUnit.SECONDS));
+            java.util.concurrent.CompletableFuture<Object> answer = new java.util.concurrent.CompletableFuture<>();
+            Thread caller = new Thread(() -> {
+                try {
+                    answer.complete(loop.call(() -> "answer", java.time.Duration.ofSeconds(30)));
+                } catch (Throwable e) {
+                    answer.complete(e);
+                }
+            }, "caller");
+            caller.start();
+            TestFds.await("the query to be queued and its caller waiting", 5000,
+                () -> caller.getState() == Thread.State.TIMED_WAITING);
+            release.countDown();
+            t.join(5000);
+            TestFds.await("the answer, on a loop that no longer runs", 5000, answer::isDone);
+            assertEquals("answer", answer.get());
+        }
     }
 }

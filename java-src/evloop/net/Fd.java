@@ -15,7 +15,8 @@ import java.nio.ByteBuffer;
  * (from any thread) is a no-op, and {@link #fd()} answers -1 from then on, so a late syscall on
  * it fails with EBADF instead of reaching a reused number. This is the rule the whole of evloop
  * keeps: whoever opens an fd wraps it here and is the only one to close it; an event loop only
- * ever removes fds from its tables (see {@link evloop.FdHandler#failed}).
+ * removes fds from its tables (see {@link evloop.FdHandler#failed}), and closes one only when
+ * its owner hands it over to be closed once it is out of them ({@link #closeOn}).
  */
 public final class Fd implements AutoCloseable {
     private static final VarHandle NUMBER;
@@ -98,22 +99,17 @@ public final class Fd implements AutoCloseable {
 
     /**
      * Takes the fd out of {@code loop}'s tables, then closes it: the way an owner lets go of a
-     * registered fd. The removal is skipped where it cannot or need not happen: the loop is
-     * closed (its tables with it), or another thread runs it (the owner closing from outside,
-     * when the loop cannot answer); the kernel drops a closed fd from epoll either way, and the
-     * tables take a reused number as a new registration.
+     * registered fd, from any thread. From now on this {@code Fd} answers -1, and the number
+     * belongs to the loop until it has left its tables (see {@link evloop.EventLoop#removeAndClose}):
+     * off the loop's thread the socket is released at once, but the number may be freed a
+     * turn later, so that no fd given it next can be confused with this one.
      *
      * @param loop the loop it is registered with
      */
     public void closeOn(evloop.EventLoop loop) {
-        try {
-            if (!loop.isClosed() && (loop.inLoop() || !loop.isRunning())) {
-                loop.remove(number);
-            }
-        } catch (IllegalStateException closedMeanwhile) {
-            // The loop closed or got an owner between the checks: as above.
-        } finally {
-            close();
+        int n = (int) NUMBER.getAndSet(this, -1);
+        if (n >= 0) {
+            loop.removeAndClose(n);
         }
     }
 

@@ -67,7 +67,8 @@ public final class Epoll implements AutoCloseable {
     private final long ctlAddress = Native.address(ctlEvent);
     private boolean closed;
 
-    private Epoll(Native nat, int epfd, int capacity) {
+    /** Also the seam tests use to run an instance over a fake libc. */
+    Epoll(Native nat, int epfd, int capacity) {
         this.nat = nat;
         this.epfd = epfd;
         this.capacity = capacity;
@@ -99,7 +100,14 @@ public final class Epoll implements AutoCloseable {
     private static Epoll create(int capacity) throws NativeException {
         Native nat = Native.get();
         int epfd = nat.check(nat.libc.epoll_create1(EPOLL_CLOEXEC), "epoll_create1", "EPOLL_CLOEXEC");
-        return new Epoll(nat, epfd, capacity);
+        try {
+            return new Epoll(nat, epfd, capacity);
+        } catch (Throwable t) {
+            // The events array is direct memory: running out of it is an OutOfMemoryError,
+            // after which nobody but this method knows the epoll fd.
+            nat.closeQuietly(epfd);
+            throw t;
+        }
     }
 
     /**
@@ -169,22 +177,40 @@ public final class Epoll implements AutoCloseable {
     /**
      * Waits up to {@code timeoutMillis} (-1: forever, 0: poll) and returns how many events are
      * ready; read them with {@link #events(int)} and {@link #data(int)}. EINTR is retried with
-     * the same timeout, so a signal can lengthen a wait but never ends it early with an error.
+     * the time left, so a signal never ends a wait early with an error, nor makes it longer.
      *
      * @param timeoutMillis the longest wait in milliseconds; -1 waits forever, 0 only polls
      * @return the number of ready entries, from 0 (the time ran out) to {@link #capacity()}
      * @throws NativeException naming epoll_wait and errno for any failure other than EINTR
      */
     public int await(int timeoutMillis) throws NativeException {
+        return await(timeoutMillis, timeoutMillis > 0 ? System.nanoTime() : 0);
+    }
+
+    /**
+     * {@link #await(int)} for a caller that has just read the clock (an event loop does, around
+     * every wait), so that the wait itself reads it only after an EINTR.
+     *
+     * @param timeoutMillis the longest wait in milliseconds; -1 waits forever, 0 only polls
+     * @param startNanos {@code System.nanoTime()} when the wait was asked for: retries after
+     *     EINTR wait only what is left of {@code timeoutMillis} from then
+     * @return the number of ready entries, from 0 (the time ran out) to {@link #capacity()}
+     * @throws NativeException naming epoll_wait and errno for any failure other than EINTR
+     */
+    public int await(int timeoutMillis, long startNanos) throws NativeException {
+        int wait = timeoutMillis;
         while (true) {
-            int n = nat.libc.epoll_wait(epfd, eventsAddress, capacity, timeoutMillis);
+            int n = nat.libc.epoll_wait(epfd, eventsAddress, capacity, wait);
             if (n >= 0) {
                 return n;
             }
             int errno = nat.errno();
             if (errno != Errno.EINTR) {
-                throw nat.error("epoll_wait", "epfd=" + epfd + ", timeout=" + timeoutMillis, errno);
+                throw nat.error("epoll_wait", "epfd=" + epfd + ", timeout=" + wait, errno);
             }
+            // Retrying with the whole timeout would let a periodic signal (a profiler's, say)
+            // postpone a due timer for ever.
+            wait = Native.remaining(timeoutMillis, startNanos);
         }
     }
 

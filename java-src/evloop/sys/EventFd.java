@@ -62,7 +62,7 @@ public final class EventFd implements AutoCloseable {
      * Waits up to {@code timeoutMillis} (-1: forever) for a signal, without resetting it; owner
      * thread only. A loop held by its pause gate waits here: {@code poll(2)} on this one fd, so
      * holding needs no second epoll set (and no fd that could be missing when fds run out).
-     * EINTR is retried with the same timeout.
+     * EINTR is retried with the time left.
      *
      * @param timeoutMillis the longest wait in milliseconds; -1 waits forever, 0 only polls
      * @return true if the fd is readable (signalled), false if the time ran out

@@ -108,6 +108,17 @@ public interface LibC {
     int close(int fd);
 
     /**
+     * {@code dup3(2)}: makes {@code newfd} refer to what {@code oldfd} does, closing (silently,
+     * and atomically with the swap) what {@code newfd} referred to before.
+     *
+     * @param oldfd the fd to duplicate
+     * @param newfd the number to reuse
+     * @param flags O_CLOEXEC
+     * @return newfd, or -1 with errno set
+     */
+    int dup3(int oldfd, int newfd, int flags);
+
+    /**
      * {@code pipe2(2)}: a new pipe.
      *
      * @param fds address of two ints that receive the read end and the write end

@@ -36,6 +36,8 @@ public final class Native {
     /** Holds the 8-byte value 1 that every eventfd wake-up writes; never written after creation, so threads share it. */
     private final ByteBuffer one = constantLong(1);
     private final long oneAddress;
+    /** See {@link #park}: kept open for the life of the process; -1 until first needed. */
+    private int placeholder = -1;
 
     /** The seam tests use to fake libc (and its errno) without a kernel. */
     Native(LibC libc, Runtime runtime, IntSupplier lastErrno) {
@@ -159,19 +161,35 @@ public final class Native {
 
     /**
      * {@code poll(2)} on one {@code struct pollfd} at {@code address}, which the caller built;
-     * EINTR retries with the same timeout. Returns whether the fd reported an event.
+     * EINTR retries with the time left. Returns whether the fd reported an event.
      */
     boolean poll(long address, int timeoutMillis) throws NativeException {
+        long start = timeoutMillis > 0 ? System.nanoTime() : 0;
+        int wait = timeoutMillis;
         while (true) {
-            int n = libc.poll(address, 1, timeoutMillis);
+            int n = libc.poll(address, 1, wait);
             if (n >= 0) {
                 return n > 0;
             }
             int errno = errno();
             if (errno != Errno.EINTR) {
-                throw error("poll", "timeout=" + timeoutMillis, errno);
+                throw error("poll", "timeout=" + wait, errno);
             }
+            wait = remaining(timeoutMillis, start);
         }
+    }
+
+    /**
+     * What is left of a wait of {@code timeoutMillis} that began at {@code startNanos}, for the
+     * retry after EINTR: -1 (forever) and 0 (a poll) stay as they are, and a wait whose time is
+     * up becomes a poll, which still reports what is ready.
+     */
+    static int remaining(int timeoutMillis, long startNanos) {
+        if (timeoutMillis <= 0) {
+            return timeoutMillis;
+        }
+        long spent = (System.nanoTime() - startNanos) / 1_000_000;
+        return (int) Math.max(0, timeoutMillis - spent);
     }
 
     /**
@@ -188,6 +206,48 @@ public final class Native {
                 throw error("close", "fd=" + fd, errno);
             }
         }
+    }
+
+    /**
+     * Releases what {@code fd} refers to (a socket closes, its port is free, its epoll
+     * registrations go) while keeping the number taken: {@code dup3} puts a placeholder, a
+     * socket whose peer is gone, in its place, so reads see end of stream and sends EPIPE. The
+     * number itself is then closed later, by {@link #close}, once nothing can mistake a new fd
+     * given that number for the old one (Java's own channels do this on close, for the same
+     * reason). EINTR is retried: unlike close, a repeated dup3 onto a number still held is
+     * harmless.
+     *
+     * @param fd an open fd the caller owns and will close
+     * @return false if nothing changed: no placeholder could be made (out of fds), or dup3
+     *     failed; the fd is then as it was, to be closed as usual
+     */
+    public boolean park(int fd) {
+        int placeholder = placeholder();
+        if (placeholder < 0 || fd < 0) {
+            return false;
+        }
+        while (true) {
+            if (libc.dup3(placeholder, fd, O_CLOEXEC) >= 0) {
+                return true;
+            }
+            if (errno() != Errno.EINTR) {
+                return false;
+            }
+        }
+    }
+
+    /** The placeholder {@link #park} puts in place of an fd, made once; -1 if it cannot be made now. */
+    private synchronized int placeholder() {
+        if (placeholder < 0) {
+            try {
+                int[] pair = socketPair();
+                closeQuietly(pair[1]);
+                placeholder = pair[0];
+            } catch (NativeException outOfFds) {
+                return -1;   // tried again next time
+            }
+        }
+        return placeholder;
     }
 
     /**

@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * its timer task is built with the listener, because without fds none of it could be loaded
  * later: a class file is read through an fd.
  *
- * <p>The listener owns its {@link Fd} and closes it once, in {@link #close()}.
+ * <p>The listener owns its {@link Fd} and closes it once, in {@link #close()}, which any thread
+ * may call.
  */
 final class Listener implements FdHandler {
     private static final System.Logger LOG = System.getLogger(Listener.class.getName());
@@ -53,7 +54,17 @@ final class Listener implements FdHandler {
     private final Runnable retry = this::retry;
     private boolean exhausted;
     private boolean paused;
-    private boolean closed;
+    /** Set once, by whichever thread closes first; read by the loop thread between accepts. */
+    private volatile boolean closed;
+    private static final java.lang.invoke.VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Listener.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Listener(Shard shard, Fd fd, ServerConfig cfg, UnixSocketFile file) {
         this.shard = shard;
@@ -72,6 +83,17 @@ final class Listener implements FdHandler {
     void start() {
         if (!closed) {
             loop.onReadable(fd.fd(), this);
+        }
+    }
+
+    /** {@link #start()} handed to the loop: nobody waits for it, so a failure closes the listener, loudly. */
+    private void startOrClose() {
+        try {
+            start();
+        } catch (RuntimeException e) {
+            log(Level.WARNING, "cannot listen on " + shard.endpoint.server.address() + " on this loop; closing"
+                + " its listener: " + e);
+            close();
         }
     }
 
@@ -202,10 +224,18 @@ final class Listener implements FdHandler {
                 }
                 Listener l = new Listener(shards[i], fd, cfg, file[0]);
                 shards[i].listener = l;
-                shards[i].loop.call(() -> {
-                    l.start();
-                    return null;
-                });
+                EventLoop loop = shards[i].loop;
+                if (EventLoop.current() != null && !loop.inLoop()) {
+                    // A loop thread never waits for another loop: the socket listens already
+                    // (clients wait in the backlog), and that loop starts polling it when it
+                    // gets to this task.
+                    loop.execute(l::startOrClose);
+                } else {
+                    loop.call(() -> {
+                        l.start();
+                        return null;
+                    });
+                }
             }
             return bound;
         } catch (NativeException | RuntimeException e) {
@@ -230,20 +260,16 @@ final class Listener implements FdHandler {
         }
     }
 
-    /** Stops listening and closes the fd, once; on the loop thread. */
+    /**
+     * Stops listening and closes the fd, once, from any thread: off the loop's thread (a loop
+     * blocked by a handler, or closing) the socket closes at once, so the port is free, and the
+     * loop frees the number once it is out of its tables (see {@link Fd#closeOn}).
+     */
     void close() {
-        if (!closed) {
-            closed = true;
+        if (CLOSED.compareAndSet(this, false, true)) {
             fd.closeOn(loop);
             removeFile();
         }
-    }
-
-    /** Closes the fd from any thread, for a loop that will never run the close: closed or blocked. */
-    void closeFd() {
-        closed = true;
-        fd.close();
-        removeFile();
     }
 
     private void removeFile() {

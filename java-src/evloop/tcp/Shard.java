@@ -203,10 +203,12 @@ final class Shard {
     }
 
     /**
-     * Shuts down at once from a thread that is not the loop's: through call() if the loop
-     * answers; directly if it is closed (nobody runs it, and it never closes what it did not
-     * open); and if it is blocked by a handler, as a task it runs once the handler returns (or
-     * in its final drain), with the listener's fd closed now so the port is free.
+     * Shuts down at once from a thread that is not the loop's, and never beside it: only the
+     * loop's owner tears connections down, so none is finished twice. Through call() if the
+     * loop answers (or nobody runs it: this thread then owns it for the call). Otherwise (a
+     * handler blocks it, it is closing, or this is another loop's thread) the listener closes
+     * now, so the port is free, and the rest is the loop's: a task it runs once the handler
+     * returns, or, if it is closing, its close ({@link #closeWithLoop}).
      */
     void shutdownAnywhere() {
         if (!loop.isClosed()) {
@@ -217,24 +219,16 @@ final class Shard {
                 });
                 return;
             } catch (RejectedExecutionException | IllegalStateException notAnswering) {
-                if (!loop.isClosed()) {
-                    if (listener != null) {
-                        listener.closeFd();
-                    }
-                    if (onLoop(() -> shutdown(true))) {
-                        return;
-                    }
-                }
+                // Handed over below.
             }
         }
-        closing = true;
         if (listener != null) {
-            listener.closeFd();
+            listener.close();
         }
-        for (Connection c : connections()) {
-            c.closeNow(DisconnectCause.SERVER_STOP);
+        if (!onLoop(() -> shutdown(true)) && loop.isClosed()) {
+            // Its close ran closeWithLoop, which completed this, unless the shard came too late.
+            drained.complete(null);
         }
-        drained.complete(null);
     }
 
     /** Runs {@code r} now on this loop's thread, or hands it to the loop; false once the loop is closed. */
@@ -253,5 +247,30 @@ final class Shard {
 
     List<Connection> connections() {
         return resources.connections(this);
+    }
+
+    /** {@code f} of each connection on this shard; on the loop thread. */
+    <T> List<T> map(java.util.function.Function<Connection, T> f) {
+        List<T> out = new java.util.ArrayList<>();
+        for (Connection c : connections()) {
+            out.add(f.apply(c));
+        }
+        return out;
+    }
+
+    /**
+     * {@link #map} without waiting: answered now on this loop's thread, queued for it
+     * otherwise; none once the loop is closing. On a loop nobody runs it answers when the loop
+     * next runs (or closes).
+     */
+    <T> CompletableFuture<List<T>> mapAsync(java.util.function.Function<Connection, T> f) {
+        if (loop.inLoop()) {
+            return CompletableFuture.completedFuture(map(f));
+        }
+        try {
+            return loop.submit(() -> map(f));
+        } catch (RejectedExecutionException closing) {
+            return CompletableFuture.completedFuture(List.of());
+        }
     }
 }

@@ -4,7 +4,6 @@ import evloop.EventLoop;
 import evloop.EventLoopGroup;
 import java.io.Closeable;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -164,18 +163,20 @@ public final class TcpClient implements Closeable {
         return new ClientStats(s.accepted, s.failed, endpoint.active(), s.bytesIn, s.bytesOut, s.framesIn, s.pauses);
     }
 
-    /** @return the open connections as data (asks the loop) */
+    /**
+     * @return the open connections as data (asks the loop and waits: from another loop's
+     *     thread it throws, see {@link EventLoop#call(java.util.function.Supplier)})
+     */
     public List<ConnectionInfo> connections() {
         try {
-            return shard.loop.call(() -> {
-                List<ConnectionInfo> out = new ArrayList<>();
-                for (Connection c : shard.connections()) {
-                    out.add(c.info());
-                }
-                return out;
-            });
-        } catch (java.util.concurrent.RejectedExecutionException | IllegalStateException closing) {
+            return shard.loop.call(() -> shard.map(Connection::info));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
             return List.of();
+        } catch (IllegalStateException e) {
+            if (shard.loop.isClosed()) {
+                return List.of();
+            }
+            throw e;   // refused from a loop thread, or no answer in time: not an empty list
         }
     }
 

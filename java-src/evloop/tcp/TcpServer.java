@@ -5,15 +5,12 @@ import evloop.EventLoopGroup;
 import evloop.sys.NativeException;
 import java.io.Closeable;
 import java.io.UncheckedIOException;
-import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -31,7 +28,7 @@ import java.util.function.Function;
  * ({@link #setHandler}).
  *
  * <p><b>Stopping.</b> {@link #closeAsync(Duration)} closes the listeners at once (the port is
- * free for an immediate re-bind), lets every connection flush its output within a grace period,
+ * free for an immediate re-bind, even while a handler blocks a loop), lets every connection flush its output within a grace period,
  * resets what is left, and closes the loops if the server owns them; its future completes when
  * all that is done, and {@link #status()} goes from RUNNING through STOPPING to STOPPED.
  * {@link #close()} does the same and waits, boundedly, except on a loop thread, where it never
@@ -40,8 +37,6 @@ import java.util.function.Function;
  * returns, and close returns meanwhile.
  */
 public final class TcpServer implements Closeable {
-    private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
-
     /** How a server on several loops spreads connections over them. */
     public enum Balance {
         /** One listener hands each new connection to the loop with the fewest. */
@@ -199,17 +194,35 @@ public final class TcpServer implements Closeable {
     }
 
     /**
-     * @return the open connections, as data (asks each loop thread)
-     * @throws IllegalStateException if a loop of the running server did not answer in 5 s: a
-     *     handler is blocking it
+     * The open connections as data, asking each loop thread and waiting for the answers. A
+     * loop thread never waits for another loop, so from a handler this works for a server on
+     * that loop alone (or on loops nobody runs); on several running loops it throws, rather
+     * than answer with part of the connections: use {@link #connectionsAsync()} there.
+     *
+     * @return the open connections, in loop order
+     * @throws IllegalStateException from a loop thread, for a server on other running loops;
+     *     or if a loop did not answer in time
      */
     public List<ConnectionInfo> connections() {
-        return collect(c -> c.info());
+        return collect(Connection::info);
     }
 
-    /** @return the open connections themselves, to send to (asks each loop thread) */
+    /**
+     * @return the open connections themselves, to send to; as {@link #connections()} does,
+     *     this waits for each loop, and from a loop thread see {@link #openConnectionsAsync()}
+     */
     public List<Connection> openConnections() {
         return collect(c -> c);
+    }
+
+    /** @return {@link #connections()} without waiting: from any thread, a handler too */
+    public CompletableFuture<List<ConnectionInfo>> connectionsAsync() {
+        return collectAsync(Connection::info);
+    }
+
+    /** @return {@link #openConnections()} without waiting: from any thread, a handler too */
+    public CompletableFuture<List<Connection>> openConnectionsAsync() {
+        return collectAsync(c -> c);
     }
 
     private <T> List<T> collect(Function<Connection, T> f) {
@@ -219,22 +232,32 @@ public final class TcpServer implements Closeable {
         }
         for (Shard s : shards) {
             try {
-                out.addAll(s.loop.call(() -> {
-                    List<T> part = new ArrayList<>();
-                    for (Connection c : s.connections()) {
-                        part.add(f.apply(c));
-                    }
-                    return part;
-                }));
-            } catch (RejectedExecutionException | IllegalStateException e) {
-                // A loop that is closing or closed: its connections are going, none to show. A
-                // running server's loop that did not answer is stuck: say so, never "none".
-                if (e instanceof IllegalStateException && !s.loop.isClosed() && status.get() == Status.RUNNING) {
-                    throw e;
+                out.addAll(s.loop.call(() -> s.map(f)));
+            } catch (RejectedExecutionException closing) {
+                // That loop is closing: its connections are going, none to show.
+            } catch (IllegalStateException e) {
+                if (!s.loop.isClosed()) {
+                    throw e;   // refused from a loop thread, or no answer in time: never a partial list
                 }
             }
         }
         return out;
+    }
+
+    private <T> CompletableFuture<List<T>> collectAsync(Function<Connection, T> f) {
+        List<CompletableFuture<List<T>>> parts = new ArrayList<>();
+        if (status.get() != Status.STOPPED) {
+            for (Shard s : shards) {
+                parts.add(s.mapAsync(f));
+            }
+        }
+        return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+            List<T> out = new ArrayList<>();
+            for (CompletableFuture<List<T>> p : parts) {
+                out.addAll(p.join());
+            }
+            return out;
+        });
     }
 
     // ---- called by shards, on their loop threads -----------------------------------------
@@ -311,26 +334,13 @@ public final class TcpServer implements Closeable {
 
     /**
      * Closes the listeners before closeAsync returns, so the port (or socket file) is free by
-     * then: directly on this loop's thread, through call() from an ordinary thread (bounded:
-     * a wedged loop gets its listener closed later, with the rest), and as a task from another
-     * loop's thread, which never waits for a loop.
+     * then, without waiting for any loop: a listener closes from any thread, and off its loop's
+     * thread the loop frees the fd's number once it is out of its tables.
      */
     private void closeListeners() {
         for (Shard s : shards) {
-            if (s.listener == null || s.loop.isClosed()) {
-                continue;
-            }
-            if (s.loop.inLoop() || EventLoop.current() != null) {
-                s.onLoop(s.listener::close);
-                continue;
-            }
-            try {
-                s.loop.call(() -> {
-                    s.listener.close();
-                    return null;
-                }, Duration.ofMillis(Stopping.SLACK_MILLIS));
-            } catch (RuntimeException e) {
-                LOG.log(Level.DEBUG, "listener of " + address + " closes with the rest: " + e.getMessage());
+            if (s.listener != null) {
+                s.listener.close();
             }
         }
     }

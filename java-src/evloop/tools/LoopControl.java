@@ -48,7 +48,8 @@ public final class LoopControl {
      * Stops dispatching after the current turn: the loop thread stops polling its fds
      * (connections stay open; the kernel buffers) but still runs tasks, so the loop can be
      * inspected and {@link #step stepped}. Timers wait too. Returns once the turn in progress
-     * has ended, so whatever arrives from then on waits.
+     * has ended, so whatever arrives from then on waits; from another loop's thread, which
+     * never waits for a loop, it returns at once.
      */
     public void pause() {
         pause.pause();

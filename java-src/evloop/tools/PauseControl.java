@@ -47,8 +47,9 @@ final class PauseControl implements PauseGate, LoopHook {
     void pause() {
         paused = true;
         loop.setPauseGate(this);
-        if (loop.isRunning() && !loop.inLoop()) {
+        if (loop.isRunning() && !loop.inLoop() && EventLoop.current() == null) {
             // Returns once the turn in progress has ended: from then on nothing is dispatched.
+            // Not from another loop's thread, which never waits for a loop.
             loop.call(() -> null);
         }
     }

@@ -5,7 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import evloop.EventLoop;
+import evloop.TestFds;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +46,9 @@ class TcpServerCloseTest {
             assertTrue(ms < 30_000, "close is bounded: " + ms + " ms");
             assertEquals(TcpServer.Status.STOPPED, s.status());
             assertTrue(loop.isAlive(), "still in the handler");
+            try (java.net.ServerSocket rebind = new java.net.ServerSocket()) {
+                rebind.bind(new java.net.InetSocketAddress("127.0.0.1", s.port()));   // the port is free already
+            }
             wedge.countDown();
             loop.join(10_000);
             assertFalse(loop.isAlive(), "the owned loop's thread ended once the handler returned");
@@ -80,5 +89,66 @@ class TcpServerCloseTest {
         assertEquals(1, s.stats().accepted());
         assertTrue(s.connections().isEmpty());
         assertTrue(s.closeAsync().isDone(), "idempotent");
+    }
+
+    private static boolean refusesWork(EventLoop loop) {
+        try {
+            loop.execute(() -> { });
+            return false;
+        } catch (RejectedExecutionException closing) {
+            return true;
+        }
+    }
+
+    private static boolean aStopIsWaiting() {
+        return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().startsWith("evloop-stop-server")
+            && t.getState() == Thread.State.TIMED_WAITING);
+    }
+
+    /**
+     * loop.close() and server.close() from two threads while a handler runs on a loop the
+     * caller owns: the server's stop found the loop closing, and tore the connections down
+     * itself, beside the loop thread's own close of them: onDisconnect off the loop thread,
+     * possibly twice, and the server's counters released twice.
+     */
+    @Test
+    void aLoopCloseAndAServerCloseMeetingABusyHandlerTearEachConnectionDownOnceOnTheLoop() throws Exception {
+        EventLoop loop = EventLoop.open();
+        TestFds.runInBackground(loop, "user-loop");
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> disconnects = new CopyOnWriteArrayList<>();
+        TcpServer s = TcpServer.start(loop, new ServerConfig().port(0).closeTimeout(Duration.ofMillis(200)),
+            new TcpHandler() {
+                @Override
+                public void onMessage(Connection c, ByteBuffer frame) throws Exception {
+                    inHandler.countDown();
+                    release.await(30, TimeUnit.SECONDS);
+                }
+
+                @Override
+                public void onDisconnect(Connection c, DisconnectCause cause) {
+                    disconnects.add(Thread.currentThread().getName() + " " + cause);
+                }
+            });
+        try (Client c = new Client(s.port())) {
+            c.send("block\n");
+            assertTrue(inHandler.await(10, TimeUnit.SECONDS));
+            Thread loopCloser = new Thread(loop::close, "loop-closer");
+            loopCloser.start();
+            await("the loop to be closing", 5000, () -> refusesWork(loop));
+            Thread serverCloser = new Thread(s::close, "server-closer");
+            serverCloser.start();
+            await("the server's stop to wait for the loop, or to tear down", 10_000,
+                () -> !disconnects.isEmpty() || aStopIsWaiting());
+            List<String> whileBusy = List.copyOf(disconnects);
+            release.countDown();
+            loopCloser.join(10_000);
+            serverCloser.join(30_000);
+            assertEquals(List.of(), whileBusy, "only the loop's thread tears its connections down");
+            assertEquals(List.of("user-loop SERVER_STOP"), disconnects, "once, on the loop thread");
+            assertEquals(0, s.stats().active());
+            assertTrue(loop.isClosed() && c.atEof());
+        }
     }
 }
