@@ -30,6 +30,8 @@ final class LoopCore {
     final TaskQueue tasks;
     final FdTable table;
     final Dispatcher dispatcher;
+    /** dispatcher::guarded, built once: a bound method reference is a new object each time it is evaluated. */
+    private final java.util.function.Consumer<Runnable> guarded;
     final Hooks hooks;
     final Ready ready;
     final LoopOwner owner = new LoopOwner();
@@ -64,6 +66,7 @@ final class LoopCore {
         this.tasks = new TaskQueue(wakeFd);
         this.table = new FdTable(epoll);
         this.dispatcher = new Dispatcher(loop, table);
+        this.guarded = dispatcher::guarded;
         this.hooks = new Hooks(dispatcher);
         this.ready = new Ready(maxEvents);
         // Generation 0 tags the wake-up fd; FdTable never hands it out.
@@ -152,7 +155,7 @@ final class LoopCore {
                 }
             }
             held = false;
-            tasksRun += tasks.runAll(dispatcher::guarded, tasks.queued());
+            tasksRun += tasks.runAll(guarded, tasks.queued());
         } finally {
             long now = System.nanoTime();
             busySince = NOT_BUSY;
@@ -180,8 +183,8 @@ final class LoopCore {
             if (ready.size() > 0) {
                 dispatchTurn();
             }
-            timersFired += timers.runDue(after, dispatcher::guarded);
-            tasksRun += tasks.runQueued(dispatcher::guarded);
+            timersFired += timers.runDue(after, guarded);
+            tasksRun += tasks.runQueued(guarded);
             return ready.size();
         } finally {
             owner.leaveTurn();
@@ -199,7 +202,7 @@ final class LoopCore {
         }
         endWait(before, 0);
         tasks.drainWakeup();
-        tasksRun += tasks.runQueued(dispatcher::guarded);
+        tasksRun += tasks.runQueued(guarded);
     }
 
     private long startWait() {
@@ -343,9 +346,9 @@ final class LoopCore {
      */
     private void finishClose() {
         try {
-            tasksRun += tasks.runAll(dispatcher::guarded, Integer.MAX_VALUE);
+            tasksRun += tasks.runAll(guarded, Integer.MAX_VALUE);
             hooks.onClose(loop);
-            tasksRun += tasks.runAll(dispatcher::guarded, Integer.MAX_VALUE);
+            tasksRun += tasks.runAll(guarded, Integer.MAX_VALUE);
             int cancelled = timers.cancelAll();
             if (cancelled > 0) {
                 LOG.log(Level.DEBUG, "evloop: closing cancelled " + cancelled + " pending timers");

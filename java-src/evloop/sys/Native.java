@@ -133,6 +133,18 @@ public final class Native {
         return rc;
     }
 
+    /**
+     * {@link #check(int, String, String)} for a call on one fd, whose detail ("fd=N, what") is
+     * built only when it failed: per-connection calls (setsockopt at accept) allocate nothing.
+     */
+    int check(int rc, String syscall, int fd, String what) throws NativeException {
+        if (rc == -1) {
+            int errno = errno();
+            throw error(syscall, what == null ? "fd=" + fd : "fd=" + fd + ", " + what, errno);
+        }
+        return rc;
+    }
+
     // ---- descriptors -------------------------------------------------------------------
 
     /**

@@ -192,7 +192,7 @@ public final class Sockets {
         ByteBuffer b = Native.allocate(8);
         long a = Native.address(b);
         b.putInt(4, 4);
-        nat.check(nat.libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, a, a + 4), "getsockopt", "fd=" + fd + ", SO_ERROR");
+        nat.check(nat.libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, a, a + 4), "getsockopt", fd, "SO_ERROR");
         return b.getInt(0);
     }
 
@@ -219,7 +219,7 @@ public final class Sockets {
         ByteBuffer b = Native.allocate(16);
         long a = Native.address(b);
         b.putInt(12, 12);
-        nat.check(nat.libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, a, a + 12), "getsockopt", "fd=" + fd + ", SO_PEERCRED");
+        nat.check(nat.libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, a, a + 12), "getsockopt", fd, "SO_PEERCRED");
         return new int[] {b.getInt(0), b.getInt(4), b.getInt(8)};
     }
 
@@ -294,7 +294,7 @@ public final class Sockets {
     public InetSocketAddress localAddress(int fd) throws NativeException {
         SockAddr sa = new SockAddr();
         sa.resetLength();
-        nat.check(nat.libc.getsockname(fd, sa.address, sa.lengthAddress), "getsockname", "fd=" + fd);
+        nat.check(nat.libc.getsockname(fd, sa.address, sa.lengthAddress), "getsockname", fd, null);
         return sa.decode();
     }
 
@@ -317,7 +317,7 @@ public final class Sockets {
      */
     public void setLingerAbort(int fd) throws NativeException {
         nat.check(nat.libc.setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_ABORT_ADDRESS, 8),
-            "setsockopt", "fd=" + fd + ", SO_LINGER");
+            "setsockopt", fd, "SO_LINGER");
     }
 
     /**
@@ -327,11 +327,11 @@ public final class Sockets {
      * @throws NativeException naming shutdown, the fd and errno (ENOTCONN when not connected)
      */
     public void shutdownOutput(int fd) throws NativeException {
-        nat.check(nat.libc.shutdown(fd, SHUT_WR), "shutdown", "fd=" + fd + ", SHUT_WR");
+        nat.check(nat.libc.shutdown(fd, SHUT_WR), "shutdown", fd, "SHUT_WR");
     }
 
     private void setFlag(int fd, int level, int option, boolean on, String name) throws NativeException {
         nat.check(nat.libc.setsockopt(fd, level, option, on ? INT_ONE_ADDRESS : INT_ZERO_ADDRESS, 4),
-            "setsockopt", "fd=" + fd + ", " + name);
+            "setsockopt", fd, name);
     }
 }

@@ -72,7 +72,10 @@ final class Shard {
         int ip = peer.ipv4();
         int port = peer.port();
         SocketAddress other = unixPeer != null ? unixPeer : v4 ? null : peer.decode();
-        if (!target.onLoop(() -> target.adopt(fd, v4 && unixPeer == null, ip, port, other))) {
+        if (target.loop.inLoop()) {
+            // No task to hand over: one loop (the usual case) adopts without allocating one.
+            target.adopt(fd, v4 && unixPeer == null, ip, port, other);
+        } else if (!target.onLoop(() -> target.adopt(fd, v4 && unixPeer == null, ip, port, other))) {
             target.load.decrementAndGet();
             endpoint.released();
             fd.close();
