@@ -142,6 +142,10 @@
   [lo hi]
   (int-in lo hi))
 
+(def info-options
+  "The options of loop-info and server-info."
+  {:timeout-ms (int-in 1 Integer/MAX_VALUE)})
+
 (defn- ms ^Duration [n] (Duration/ofMillis (long n)))
 
 (defn- connection-config!
