@@ -34,15 +34,14 @@
             [evloop.impl.handler :as handler]
             [evloop.impl.options :as options]
             [evloop.impl.print]
-            [evloop.impl.server :as server])
-  (:import (evloop EventLoop FdHandler Interest ScheduledTask Trigger TurnHandler)
-           (evloop.tools LoopControl TurnRecord)
+            [evloop.impl.server :as server]
+            [evloop.impl.tables :as tables])
+  (:import (evloop EventLoop ScheduledTask Trigger)
            (evloop.tcp Connection Sender TcpHandler)
            (java.nio ByteBuffer)
            (java.nio.charset Charset StandardCharsets)
            (java.time Duration)
-           (java.util.concurrent TimeUnit)
-           (java.util.function Consumer)))
+           (java.util.concurrent TimeUnit)))
 
 (set! *warn-on-reflection* true)
 
@@ -59,12 +58,7 @@
 (defn encode-events
   "The kernel's bit mask for a keyword set of readiness such as `#{:in :rdhup}`."
   [kws]
-  (reduce (fn [bits k]
-            (if-let [^Interest i (data/keyword->interest k)]
-              (bit-or bits (.mask i))
-              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (keys data/keyword->interest)))
-                              {:event k :known (set (keys data/keyword->interest))}))))
-          0 kws))
+  (data/mask kws))
 
 ;; ---- the loop ------------------------------------------------------------------
 
@@ -76,23 +70,19 @@
   (^EventLoop [{:keys [max-events] :or {max-events 1024}}]
    (with-native-errors {} (EventLoop/open (int max-events)))))
 
-(defn- fd-handler ^FdHandler [f]
-  (reify FdHandler
-    (handle [_ fd events] (f fd (data/events events)))))
-
 (defn on-readable!
   "Puts `(f fd events)` in the read table for `fd`; nil takes it out. The fd
   stays yours: the loop never closes it. If `f` throws, the loop takes the fd
   out of both tables and reports the error; closing it is up to you."
   [^EventLoop loop fd f]
-  (with-native-errors {:fd fd} (.onReadable loop (int fd) (some-> f fd-handler)))
+  (with-native-errors {:fd fd} (.onReadable loop (int fd) (tables/entry f)))
   loop)
 
 (defn on-writable!
   "Puts `(f fd events)` in the write table for `fd`; nil takes it out. The fd
   is watched for :out only while it has an entry: take it out once drained."
   [^EventLoop loop fd f]
-  (with-native-errors {:fd fd} (.onWritable loop (int fd) (some-> f fd-handler)))
+  (with-native-errors {:fd fd} (.onWritable loop (int fd) (tables/entry f)))
   loop)
 
 (defn remove!
@@ -108,15 +98,11 @@
     (.setTrigger loop (int fd) ^Trigger (enums/->enum Trigger mode)))
   loop)
 
-(def ^:dynamic ^:private *ready* nil)
-
 (defn dispatch!
   "Inside an `on-turn!` callback: hands this turn's pairs to the read and write
   tables, as the default callback does."
   [^EventLoop loop]
-  (when-not *ready*
-    (throw (ex-info "dispatch! works only inside an on-turn! callback" {})))
-  (.dispatch loop ^evloop.Ready *ready*)
+  (tables/dispatch! loop)
   loop)
 
 (defn on-turn!
@@ -125,12 +111,7 @@
   fd-event-list-handler. Call `(dispatch! loop)` inside `f` to also run the
   tables; `(on-turn! loop nil)` restores the default."
   [^EventLoop loop f]
-  (.setTurnHandler loop
-                   (when f
-                     (reify TurnHandler
-                       (onTurn [_ _ ready]
-                         (binding [*ready* ready]
-                           (f (mapv data/pair (.copy ready))))))))
+  (.setTurnHandler loop (tables/turn-handler f))
   loop)
 
 (defn execute!
@@ -192,19 +173,13 @@
   ([^EventLoop loop on? n]
    (when-not (and (integer? n) (<= 1 n max-traced-turns))
      (throw (options/bad "trace!" :n n (str "an integer from 1 to " max-traced-turns))))
-   (.recordTurns (LoopControl/of loop) (if on? (int n) 0)
-                 (when on?
-                   (reify Consumer
-                     (accept [_ t]
-                       (let [^TurnRecord t t]
-                         (tap> {:turn (.turn t) :pairs (mapv data/pair (.pairs t))}))))))
+   (tables/record-turns! loop (if on? n 0))
    loop))
 
 (defn recent-turns
   "The turns recorded since `trace!`, oldest first: `[{:turn n :pairs [[fd #{..}] ..]} ..]`."
   [^EventLoop loop]
-  (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv data/pair (.pairs t))})
-        (.recentTurns (LoopControl/of loop))))
+  (tables/recent-turns loop))
 
 (defn loop-info
   "The loop as data: whether it runs and on which thread, its registered fds
