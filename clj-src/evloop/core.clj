@@ -29,7 +29,7 @@
   (:refer-clojure :exclude [run!])
   (:require [evloop.impl.client :as client]
             [evloop.impl.data :as data]
-            [evloop.impl.errors :refer [native-ex-info with-native-errors with-option-errors]]
+            [evloop.impl.errors :refer [with-native-errors]]
             [evloop.impl.enums :as enums]
             [evloop.impl.handler :as handler]
             [evloop.impl.options :as options]
@@ -37,10 +37,9 @@
             [evloop.impl.server :as server]
             [evloop.impl.tables :as tables])
   (:import (evloop EventLoop ScheduledTask Trigger)
-           (evloop.tcp Connection Sender TcpHandler)
+           (evloop.tcp Connection Sender)
            (java.nio ByteBuffer)
            (java.nio.charset Charset StandardCharsets)
-           (java.time Duration)
            (java.util.concurrent TimeUnit)))
 
 (set! *warn-on-reflection* true)
@@ -237,11 +236,6 @@
      (throw (ex-info (str "close-connection!: how must be :graceful or :abort, got " (pr-str how))
                      {:key :how :value how :allowed #{:graceful :abort}})))))
 
-(def ^:private timeout-options
-  {:idle-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
-   :read-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
-   :write-timeout-ms (options/int-option 0 Integer/MAX_VALUE)})
-
 (defn set-timeouts!
   "Changes the timeouts of one open connection `conn` (a server's or a
   client's), replacing what its options gave it: `{:idle-timeout-ms n
@@ -256,22 +250,14 @@
   (when-not (instance? Connection conn)
     (throw (ex-info (str "set-timeouts!: expects a connection (evloop.tcp.Connection), got " (pr-str conn))
                     {:key :conn :value conn})))
-  (options/check-map "set-timeouts!" timeout-options opts)
-  (let [ms (fn [k] (when-let [n (get opts k)] (Duration/ofMillis (long n))))]
-    (.setTimeouts ^Connection conn (ms :idle-timeout-ms) (ms :read-timeout-ms) (ms :write-timeout-ms)))
+  (let [[idle read write] (options/timeouts opts)]
+    (.setTimeouts ^Connection conn idle read write))
   conn)
 
 (defn normalize-handler
   "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
   [h]
-  (into {} (keep (fn [k] (when-let [f (handler/callback h k)] [k f]))) (keys handler/callbacks)))
-
-(defn- java-handler
-  "A TcpHandler given as is, or the Clojure one over a handler atom."
-  ^TcpHandler [h handler-ref fmt charset bindings]
-  (if (instance? TcpHandler h)
-    h
-    (handler/tcp-handler handler-ref fmt (Charset/forName charset) bindings)))
+  (handler/as-map h))
 
 (defn start-server
   "Starts a line server and returns it: a `java.io.Closeable` map with :host,
@@ -379,8 +365,4 @@
       (send! c \"hi\\n\")   ; prints: got hi"
   ([opts] (connect! opts {:on-line (fn [_ _] nil)}))
   ([opts handler]
-   (options/check-client opts)
-   (handler/check "connect!" handler)
-   (let [{:keys [loop format charset] :or {format :string charset "UTF-8"}} opts
-         h (java-handler handler (atom {:handler handler}) format charset (get-thread-bindings))]
-     (client/connect loop (with-option-errors "connect!" (options/client-config opts)) h opts native-ex-info))))
+   (client/connect opts handler)))
