@@ -69,6 +69,8 @@
   (^EventLoop [{:keys [max-events] :or {max-events 1024}}]
    (with-native-errors {} (EventLoop/open (int max-events)))))
 
+;; ---- its read table, write table and per-turn pairs ------------------------------
+
 (defn on-readable!
   "Puts `(f fd events)` in the read table for `fd`; nil takes it out. The fd
   stays yours: the loop never closes it. If `f` throws, the loop takes the fd
@@ -112,6 +114,8 @@
   [^EventLoop loop f]
   (.setTurnHandler loop (tables/turn-handler f))
   loop)
+
+;; ---- tasks, running it, and the loop as data -------------------------------------
 
 (defn execute!
   "Runs `(f)` on the loop thread; safe from any thread."
