@@ -29,20 +29,18 @@
   (:refer-clojure :exclude [run!])
   (:require [evloop.impl.client :as client]
             [evloop.impl.data :as data]
-            [evloop.impl.errors :refer [native-ex-info with-native-errors with-option-errors]]
+            [evloop.impl.errors :refer [with-native-errors]]
             [evloop.impl.enums :as enums]
             [evloop.impl.handler :as handler]
             [evloop.impl.options :as options]
-            [evloop.impl.print])
-  (:import (evloop EventLoop FdHandler Interest ScheduledTask Trigger TurnHandler)
-           (evloop.tools LoopControl TurnRecord)
-           (evloop.tcp Connection Sender TcpHandler TcpServer)
-           (java.io Closeable Writer)
+            [evloop.impl.print]
+            [evloop.impl.server :as server]
+            [evloop.impl.tables :as tables])
+  (:import (evloop EventLoop ScheduledTask Trigger)
+           (evloop.tcp Connection Sender)
            (java.nio ByteBuffer)
            (java.nio.charset Charset StandardCharsets)
-           (java.time Duration)
-           (java.util.concurrent CompletableFuture TimeUnit)
-           (java.util.function Consumer Function)))
+           (java.util.concurrent TimeUnit)))
 
 (set! *warn-on-reflection* true)
 
@@ -59,12 +57,7 @@
 (defn encode-events
   "The kernel's bit mask for a keyword set of readiness such as `#{:in :rdhup}`."
   [kws]
-  (reduce (fn [bits k]
-            (if-let [^Interest i (data/keyword->interest k)]
-              (bit-or bits (.mask i))
-              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (keys data/keyword->interest)))
-                              {:event k :known (set (keys data/keyword->interest))}))))
-          0 kws))
+  (data/mask kws))
 
 ;; ---- the loop ------------------------------------------------------------------
 
@@ -76,23 +69,21 @@
   (^EventLoop [{:keys [max-events] :or {max-events 1024}}]
    (with-native-errors {} (EventLoop/open (int max-events)))))
 
-(defn- fd-handler ^FdHandler [f]
-  (reify FdHandler
-    (handle [_ fd events] (f fd (data/events events)))))
+;; ---- its read table, write table and per-turn pairs ------------------------------
 
 (defn on-readable!
   "Puts `(f fd events)` in the read table for `fd`; nil takes it out. The fd
   stays yours: the loop never closes it. If `f` throws, the loop takes the fd
   out of both tables and reports the error; closing it is up to you."
   [^EventLoop loop fd f]
-  (with-native-errors {:fd fd} (.onReadable loop (int fd) (some-> f fd-handler)))
+  (with-native-errors {:fd fd} (.onReadable loop (int fd) (tables/entry f)))
   loop)
 
 (defn on-writable!
   "Puts `(f fd events)` in the write table for `fd`; nil takes it out. The fd
   is watched for :out only while it has an entry: take it out once drained."
   [^EventLoop loop fd f]
-  (with-native-errors {:fd fd} (.onWritable loop (int fd) (some-> f fd-handler)))
+  (with-native-errors {:fd fd} (.onWritable loop (int fd) (tables/entry f)))
   loop)
 
 (defn remove!
@@ -108,15 +99,11 @@
     (.setTrigger loop (int fd) ^Trigger (enums/->enum Trigger mode)))
   loop)
 
-(def ^:dynamic ^:private *ready* nil)
-
 (defn dispatch!
   "Inside an `on-turn!` callback: hands this turn's pairs to the read and write
   tables, as the default callback does."
   [^EventLoop loop]
-  (when-not *ready*
-    (throw (ex-info "dispatch! works only inside an on-turn! callback" {})))
-  (.dispatch loop ^evloop.Ready *ready*)
+  (tables/dispatch! loop)
   loop)
 
 (defn on-turn!
@@ -125,13 +112,10 @@
   fd-event-list-handler. Call `(dispatch! loop)` inside `f` to also run the
   tables; `(on-turn! loop nil)` restores the default."
   [^EventLoop loop f]
-  (.setTurnHandler loop
-                   (when f
-                     (reify TurnHandler
-                       (onTurn [_ _ ready]
-                         (binding [*ready* ready]
-                           (f (mapv data/pair (.copy ready))))))))
+  (.setTurnHandler loop (tables/turn-handler f))
   loop)
+
+;; ---- tasks, running it, and the loop as data -------------------------------------
 
 (defn execute!
   "Runs `(f)` on the loop thread; safe from any thread."
@@ -192,22 +176,13 @@
   ([^EventLoop loop on? n]
    (when-not (and (integer? n) (<= 1 n max-traced-turns))
      (throw (options/bad "trace!" :n n (str "an integer from 1 to " max-traced-turns))))
-   (.recordTurns (LoopControl/of loop) (if on? (int n) 0)
-                 (when on?
-                   (reify Consumer
-                     (accept [_ t]
-                       (let [^TurnRecord t t]
-                         (tap> {:turn (.turn t) :pairs (mapv data/pair (.pairs t))}))))))
+   (tables/record-turns! loop (if on? n 0))
    loop))
 
 (defn recent-turns
   "The turns recorded since `trace!`, oldest first: `[{:turn n :pairs [[fd #{..}] ..]} ..]`."
   [^EventLoop loop]
-  (mapv (fn [^TurnRecord t] {:turn (.turn t) :pairs (mapv data/pair (.pairs t))})
-        (.recentTurns (LoopControl/of loop))))
-
-(def ^:private info-options
-  {:timeout-ms (options/int-option 1 Integer/MAX_VALUE)})
+  (tables/recent-turns loop))
 
 (defn loop-info
   "The loop as data: whether it runs and on which thread, its registered fds
@@ -222,7 +197,7 @@
   :error \"...\" :stats {...}}`, without :fds and :connections."
   ([loop] (loop-info loop {}))
   ([^EventLoop loop {:keys [timeout-ms] :or {timeout-ms 5000} :as opts}]
-   (options/check-map "loop-info" info-options opts)
+   (options/check-map "loop-info" options/info-options opts)
    (data/loop-info loop timeout-ms)))
 
 (defn utilization
@@ -265,11 +240,6 @@
      (throw (ex-info (str "close-connection!: how must be :graceful or :abort, got " (pr-str how))
                      {:key :how :value how :allowed #{:graceful :abort}})))))
 
-(def ^:private timeout-options
-  {:idle-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
-   :read-timeout-ms (options/int-option 0 Integer/MAX_VALUE)
-   :write-timeout-ms (options/int-option 0 Integer/MAX_VALUE)})
-
 (defn set-timeouts!
   "Changes the timeouts of one open connection `conn` (a server's or a
   client's), replacing what its options gave it: `{:idle-timeout-ms n
@@ -284,47 +254,14 @@
   (when-not (instance? Connection conn)
     (throw (ex-info (str "set-timeouts!: expects a connection (evloop.tcp.Connection), got " (pr-str conn))
                     {:key :conn :value conn})))
-  (options/check-map "set-timeouts!" timeout-options opts)
-  (let [ms (fn [k] (when-let [n (get opts k)] (Duration/ofMillis (long n))))]
-    (.setTimeouts ^Connection conn (ms :idle-timeout-ms) (ms :read-timeout-ms) (ms :write-timeout-ms)))
+  (let [[idle read write] (options/timeouts opts)]
+    (.setTimeouts ^Connection conn idle read write))
   conn)
 
 (defn normalize-handler
   "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
   [h]
-  (into {} (keep (fn [k] (when-let [f (handler/callback h k)] [k f]))) (keys handler/callbacks)))
-
-(defrecord Server [^TcpServer tcp handler-ref ^TcpHandler bridge frame-log host port path charset]
-  Closeable
-  (close [_] (.close tcp)))
-
-(defn- server-value?
-  "True for what start-server returned. Checked by its keys, not `(instance?
-  Server s)`: reloading this namespace (dev/user.clj's `reset`) defines a new
-  Server class, and the server the REPL holds, made before, must still be one."
-  [s]
-  (and (map? s) (instance? TcpServer (:tcp s)) (instance? clojure.lang.IAtom (:handler-ref s))))
-
-(defn- check-server-value
-  "Throws unless `s` is what start-server returned."
-  [f s]
-  (when-not (server-value? s)
-    (throw (ex-info (str f ": expects a server, as start-server returns it, got " (pr-str s))
-                    {:key :server :value s})))
-  s)
-
-(defmethod print-method Server [^Server s ^Writer w]
-  (let [^TcpServer tcp (:tcp s)]
-    (.write w (str "#<evloop server " (data/address (.address tcp)) ", "
-                   (.toLowerCase (str (.status tcp))) ", "
-                   (.active (.stats tcp)) " connections>"))))
-
-(defn- java-handler
-  "A TcpHandler given as is, or the Clojure one over a handler atom."
-  ^TcpHandler [h handler-ref fmt charset bindings]
-  (if (instance? TcpHandler h)
-    h
-    (handler/tcp-handler handler-ref fmt (Charset/forName charset) bindings)))
+  (handler/as-map h))
 
 (defn start-server
   "Starts a line server and returns it: a `java.io.Closeable` map with :host,
@@ -359,22 +296,7 @@
                        or whose output is stuck"
   ([handler] (start-server handler {}))
   ([handler opts]
-   (options/check-server opts)
-   (handler/check "start-server" handler)
-   (let [{:keys [host port path loop format charset] :or {host "127.0.0.1" port 6666 format :string charset "UTF-8"}} opts
-         java? (instance? TcpHandler handler)
-         handler-ref (atom {:handler (when-not java? handler)})
-         ;; The Clojure bridge exists even for a Java handler, so swap-handler! can go back to Clojure.
-         bridge (handler/tcp-handler handler-ref format (Charset/forName charset) nil)
-         cfg (options/server-config opts)
-         tcp (with-option-errors "start-server"
-               (with-native-errors (if path {:path path} {:host host :port port})
-                 (let [^TcpHandler h (if java? handler bridge)]
-                   (if loop
-                     (TcpServer/start ^EventLoop loop cfg h)
-                     (TcpServer/start cfg h)))))]
-     (->Server tcp handler-ref bridge (atom []) (when-not path host) (when-not path (.port ^TcpServer tcp)) path
-               (Charset/forName charset)))))
+   (server/start handler opts)))
 
 (defn stop-server
   "Stops a server: the listener closes at once, then open connections get
@@ -383,26 +305,12 @@
   when everything is released: `@(stop-server s)`. Idempotent."
   ([server] (stop-server server {}))
   ([server {:keys [timeout] :as opts}]
-   (check-server-value "stop-server" server)
-   (options/check-map "stop-server" {:timeout (options/int-option 0 Integer/MAX_VALUE)} opts)
-   (let [^TcpServer tcp (:tcp server)
-         ^CompletableFuture f (if timeout (.closeAsync tcp (Duration/ofMillis timeout)) (.closeAsync tcp))]
-     (.thenApply f (reify Function (apply [_ _] :stopped))))))
+   (server/stop server opts)))
 
 (defn server-status
   "`:running`, `:stopping` (listener closed, connections flushing) or `:stopped`."
   [server]
-  (check-server-value "server-status" server)
-  (enums/->keyword (.status ^TcpServer (:tcp server))))
-
-(defn- attach-charset!
-  "Gives every open connection of `tcp` that has no :charset in its attachment
-  `cs`, as the bridge's onConnect would have."
-  [^TcpServer tcp ^Charset cs]
-  (doseq [^Connection c (.openConnections tcp)
-          :let [a (.attachment c)]]
-    (cond (nil? a) (.attach c {:charset cs})
-          (and (map? a) (not (:charset a))) (.attach c (assoc a :charset cs)))))
+  (server/status (server/tcp "server-status" server)))
 
 (defn swap-handler!
   "Replaces a running server's handler (any form `start-server` takes, a Java
@@ -410,26 +318,12 @@
   that keep their own (`Connection.keepHandler`): evloop.async's channel
   connections keep their channels until they end."
   [server handler]
-  (check-server-value "swap-handler!" server)
-  (handler/check "swap-handler!" handler)
-  (let [^TcpServer tcp (:tcp server)
-        ^TcpHandler bridge (:bridge server)]
-    (if (instance? TcpHandler handler)
-      (.setHandler tcp ^TcpHandler handler)
-      (let [from-java? (not (identical? bridge (.handler tcp)))]
-        (swap! (:handler-ref server) assoc :handler handler)
-        (.setHandler tcp bridge)
-        ;; The bridge gives each connection it opens its charset (send! reads it
-        ;; there); those a Java handler opened have none: give it to them now.
-        (when from-java?
-          (attach-charset! tcp (or (:charset server) StandardCharsets/UTF_8))))))
-  server)
+  (server/swap-handler! server handler))
 
 (defn server-loop
   "The EventLoop a server runs on (the first, with several)."
   ^EventLoop [server]
-  (check-server-value "server-loop" server)
-  (.loop ^TcpServer (:tcp server)))
+  (.loop (server/tcp "server-loop" server)))
 
 (defn connections
   "The server's open connections as data: :fd :peer :direction :state, byte
@@ -438,8 +332,7 @@
   server that does not answer within 5 s (stuck in a callback) makes it throw
   rather than list none; `server-info` says which."
   [server]
-  (check-server-value "connections" server)
-  (mapv data/connection (.connections ^TcpServer (:tcp server))))
+  (server/connections (server/tcp "connections" server)))
 
 (defn server-info
   "The server as data: address, status, counters, connections and its loops.
@@ -449,21 +342,7 @@
   nil (they cannot be listed without that loop), and that loop's entry in
   :loops has its :turn-ms and its thread's :stack."
   ([server] (server-info server {}))
-  ([server opts]
-   (check-server-value "server-info" server)
-   (options/check-map "server-info" info-options opts)
-   (let [^TcpServer tcp (:tcp server)
-         ;; Each loop asked once: a stuck one costs one wait, not three.
-         infos (mapv #(loop-info % opts) (.loops tcp))
-         responding? (not-any? #(false? (:responding? %)) infos)]
-     {:host (:host server) :port (:port server) :path (:path server)
-      :address (data/address (.address tcp))
-      :status (server-status server)
-      :responding? responding?
-      :stats (data/server-stats (.stats tcp))
-      :connections (when responding? (connections server))
-      :loop (first infos)
-      :loops (mapv (fn [info load] (assoc info :connections load)) infos (.loads tcp))})))
+  ([server opts] (server/info server opts)))
 
 (defn connect!
   "Opens a connection to `{:host :port}` (a name, resolved off the loop, or an
@@ -490,8 +369,4 @@
       (send! c \"hi\\n\")   ; prints: got hi"
   ([opts] (connect! opts {:on-line (fn [_ _] nil)}))
   ([opts handler]
-   (options/check-client opts)
-   (handler/check "connect!" handler)
-   (let [{:keys [loop format charset] :or {format :string charset "UTF-8"}} opts
-         h (java-handler handler (atom {:handler handler}) format charset (get-thread-bindings))]
-     (client/connect loop (with-option-errors "connect!" (options/client-config opts)) h opts native-ex-info))))
+   (client/connect opts handler)))

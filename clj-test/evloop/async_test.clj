@@ -596,7 +596,7 @@
         (finally (.destroyForcibly p))))))
 
 (deftest evloop-async-compiles-without-reflection
-  (doseq [ns-sym '[evloop.impl.async evloop.async evloop.async-echo evloop.async.dispatch]]
+  (doseq [ns-sym '[evloop.impl.channels evloop.impl.async evloop.async evloop.async-echo evloop.async.dispatch]]
     (let [err (java.io.StringWriter.)]
       (binding [*err* (java.io.PrintWriter. err)]
         (require ns-sym :reload))

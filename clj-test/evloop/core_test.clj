@@ -58,7 +58,8 @@
 
 (deftest evloop-namespaces-compile-without-reflection
   (doseq [ns-sym '[evloop.impl.enums evloop.impl.handler evloop.impl.options evloop.impl.data evloop.impl.print
-                   evloop.impl.client evloop.impl.cli evloop.impl.errors evloop.core evloop.echo evloop.chicken evloop.repl evloop.blocking]]
+                   evloop.impl.server evloop.impl.tables evloop.impl.client evloop.impl.cli evloop.impl.errors
+                   evloop.core evloop.echo evloop.chicken evloop.repl evloop.blocking]]
     (let [err (java.io.StringWriter.)]
       (binding [*err* (java.io.PrintWriter. err)]
         (require ns-sym :reload))

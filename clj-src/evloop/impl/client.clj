@@ -1,16 +1,21 @@
 (ns evloop.impl.client
-  "connect!'s machinery: a one-shot TcpClient (on the caller's loop, or on a
-  loop of its own) that closes with its connection, and failures turned into
-  ex-info. An implementation detail of evloop.core."
+  "connect!'s machinery: its checks, the handler of its connection (which
+  runs the callbacks with the caller's bindings), a one-shot TcpClient (on the
+  caller's loop, or on a loop of its own) that closes with its connection,
+  and failures turned into ex-info. An implementation detail of evloop.core."
+  (:require [evloop.impl.errors :refer [native-ex-info with-option-errors]]
+            [evloop.impl.handler :as handler]
+            [evloop.impl.options :as options])
   (:import (evloop EventLoop)
            (evloop.sys NativeException)
            (evloop.tcp ClientConfig TcpClient TcpHandler)
            (java.net UnknownHostException)
+           (java.nio.charset Charset)
            (java.util.concurrent ExecutionException TimeUnit TimeoutException)))
 
 (set! *warn-on-reflection* true)
 
-(defn- failure [e opts native-ex-info]
+(defn- failure [e opts]
   (let [^Throwable c (if (instance? ExecutionException e) (.getCause ^ExecutionException e) e)
         target (select-keys opts [:host :port :path])]
     (cond
@@ -23,12 +28,12 @@
       (ex-info (str "connect! did not connect within " (+ (:connect-timeout-ms opts 10000) 5000) " ms") target c)
       :else (ex-info (str "connect! failed: " (.getMessage c)) target c))))
 
-(defn connect
+(defn- open
   "Connects as `cfg` says with handler `h`, on `loop` or (nil) a loop of its
-  own; returns the connection or throws an ex-info made by `native-ex-info`.
+  own; returns the connection or throws an ex-info.
   It waits until connected, so it refuses to run on a loop thread (the loop
   it waits for could be the one it blocks) or on a loop nobody runs."
-  [^EventLoop loop ^ClientConfig cfg ^TcpHandler h opts native-ex-info]
+  [^EventLoop loop ^ClientConfig cfg ^TcpHandler h opts]
   (when (EventLoop/current)
     (throw (ex-info (str "connect! waits until connected, so it cannot run on a loop thread (this is "
                          (.getName (Thread/currentThread)) "): call it from another thread, or use "
@@ -48,4 +53,22 @@
           ;; get cleared the thread's interrupt status when it threw: set it again, so
           ;; whoever interrupted this thread still sees it past the ex-info.
           (.interrupt (Thread/currentThread)))
-        (throw (failure e opts native-ex-info))))))
+        (throw (failure e opts))))))
+
+(defn- connection-handler
+  "A TcpHandler as is; any other handler behind a Clojure bridge of its own,
+  whose callbacks run with `bindings`."
+  ^TcpHandler [h fmt charset bindings]
+  (if (instance? TcpHandler h)
+    h
+    (handler/tcp-handler (atom {:handler h}) fmt (Charset/forName charset) bindings)))
+
+(defn connect
+  "connect!: checks `opts` and `handler`, connects and returns the connection.
+  Its callbacks run with the calling thread's bindings."
+  [opts handler]
+  (options/check-client opts)
+  (handler/check "connect!" handler)
+  (let [{:keys [loop format charset] :or {format :string charset "UTF-8"}} opts
+        h (connection-handler handler format charset (get-thread-bindings))]
+    (open loop (with-option-errors "connect!" (options/client-config opts)) h opts)))

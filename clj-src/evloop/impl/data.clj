@@ -4,6 +4,7 @@
   (:require [evloop.impl.enums :as enums])
   (:import (evloop EventLoop FdEvent FdInfo Interest LoopStats)
            (evloop.net UnixAddress)
+           (evloop.tools TurnRecord)
            (evloop.tcp ClientStats ConnectionInfo PeerCredentials ServerStats)
            (java.net InetSocketAddress)
            (java.time Duration)
@@ -37,10 +38,26 @@
                 bits-or-set
                 (Interest/decode (unchecked-int bits-or-set)))))
 
+(defn mask
+  "The kernel's bit mask for a keyword set of readiness; an unknown keyword
+  throws."
+  [kws]
+  (reduce (fn [bits k]
+            (if-let [^Interest i (keyword->interest k)]
+              (bit-or bits (.mask i))
+              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (keys keyword->interest)))
+                              {:event k :known (set (keys keyword->interest))}))))
+          0 kws))
+
 (defn pair
   "An FdEvent as [fd #{events}]."
   [^FdEvent e]
   [(.fd e) (events (.events e))])
+
+(defn turn
+  "A recorded turn as {:turn n :pairs [[fd #{events}] ...]}."
+  [^TurnRecord t]
+  {:turn (.turn t) :pairs (mapv pair (.pairs t))})
 
 (defn address
   "\"127.0.0.1:6666\", \"[::1]:6666\" or \"unix:/path\"."

@@ -73,6 +73,11 @@
           (instance? TcpHandler h) nil
           (identical? k :on-line) h)))
 
+(defn as-map
+  "Any handler `h` as a map of the callbacks it has now (:on-line ...)."
+  [h]
+  (into {} (keep (fn [k] (when-let [f (callback h k)] [k f]))) (keys callbacks)))
+
 (defn- reply!
   "Sends what a line handler returned, when it is something to send. The very
   string the handler was given goes back as the frame's original bytes: no

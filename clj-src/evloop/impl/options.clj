@@ -142,7 +142,20 @@
   [lo hi]
   (int-in lo hi))
 
+(def info-options
+  "The options of loop-info and server-info."
+  {:timeout-ms (int-in 1 Integer/MAX_VALUE)})
+
 (defn- ms ^Duration [n] (Duration/ofMillis (long n)))
+
+(def ^:private timeout-keys [:idle-timeout-ms :read-timeout-ms :write-timeout-ms])
+
+(defn timeouts
+  "Checks set-timeouts!'s map, the connection options of that name; returns
+  its idle, read and write timeouts as Durations, nil for a key left out."
+  [opts]
+  (check "set-timeouts!" (select-keys connection-options timeout-keys) opts)
+  (mapv #(some-> (get opts %) ms) timeout-keys))
 
 (defn- connection-config!
   "Sets what servers and clients share on `cfg` from `opts`."
