@@ -46,8 +46,7 @@ class ReadmeExampleTest {
             loop.schedule(10, TimeUnit.MILLISECONDS, () -> { /* a timer */ });
             pipe[1].write(ByteBuffer.allocateDirect(3).put("hi!".getBytes(UTF_8)).flip());   // direct: a native call reads it
             loop.run();
-            loop.remove(pipe[0].fd());
-            pipe[0].close();
+            pipe[0].closeOn(loop);                             // out of the tables, then closed
             pipe[1].close();
         }
         // README: end loop
