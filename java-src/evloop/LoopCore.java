@@ -1,5 +1,6 @@
 package evloop;
 
+import evloop.sys.Descriptors;
 import evloop.sys.Epoll;
 import evloop.sys.EventFd;
 import evloop.sys.Native;
@@ -389,7 +390,7 @@ final class LoopCore {
         }
         // Another thread runs the loop: what the fd refers to is released now (a listener's
         // port is free at once), the number is the loop's to take out and close.
-        Native.get().park(fd);
+        Descriptors.get().park(fd);
         try {
             tasks.add(() -> removeThenClose(fd), false);
         } catch (RejectedExecutionException closing) {
