@@ -138,7 +138,7 @@ public final class EventLoop implements AutoCloseable {
      */
     public void removeAndClose(int fd) {
         if (fd >= 0) {
-            core.removeAndClose(fd);
+            tables.removeAndClose(fd);
         }
     }
 

@@ -1,6 +1,9 @@
 package evloop;
 
+import evloop.sys.Descriptors;
+import evloop.sys.Native;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * {@link EventLoop}'s loop-thread-only calls (the table methods, {@code dispatch} and
@@ -8,6 +11,7 @@ import java.util.List;
  * from a thread that does not own the loop it borrows the loop while nobody runs it, and is
  * refused while another thread does. Each method tests for the owner itself rather than taking
  * a lambda, so a call on the loop's thread, the one every connection makes, allocates nothing.
+ * Also {@code removeAndClose}, which works from any thread at any time.
  */
 final class TableCalls {
     private final EventLoop loop;
@@ -98,6 +102,51 @@ final class TableCalls {
             call.run();
         } finally {
             core.leave();
+        }
+    }
+
+    /**
+     * See {@link EventLoop#removeAndClose}. The number is closed only after it has left the
+     * tables (or the tables are gone with a closed loop): a number freed earlier could be
+     * given to a new fd that the tables would then take for the old registration.
+     */
+    void removeAndClose(int fd) {
+        if (owner.isCurrent()) {
+            removeThenClose(fd);
+            return;
+        }
+        boolean borrowed;
+        try {
+            borrowed = owner.tryBorrow(loop);
+        } catch (IllegalStateException closed) {
+            Native.get().closeQuietly(fd);   // its tables went with the loop
+            return;
+        }
+        if (borrowed) {
+            try {
+                removeThenClose(fd);
+            } finally {
+                core.leave();
+            }
+            return;
+        }
+        // Another thread runs the loop: what the fd refers to is released now (a listener's
+        // port is free at once), the number is the loop's to take out and close.
+        Descriptors.get().park(fd);
+        try {
+            core.tasks.add(() -> removeThenClose(fd), false);
+        } catch (RejectedExecutionException closing) {
+            if (!owner.afterClose(() -> Native.get().closeQuietly(fd))) {
+                Native.get().closeQuietly(fd);
+            }
+        }
+    }
+
+    private void removeThenClose(int fd) {
+        try {
+            table.remove(fd);
+        } finally {
+            Native.get().closeQuietly(fd);
         }
     }
 }
