@@ -3,7 +3,7 @@
             [evloop.core :as ev]
             [evloop.repl]
             [evloop.test-util :refer [wait-until]])
-  (:import (evloop.sys Native)
+  (:import (evloop.sys Descriptors Native)
            (java.nio ByteBuffer)))
 
 (deftest events-decode-to-keyword-sets
@@ -17,7 +17,7 @@
 
 (deftest tables-turns-and-loop-info
   (with-open [loop (ev/open-loop)]
-    (let [[r w] (.pipe (Native/get))
+    (let [[r w] (.pipe (Descriptors/get))
           seen (atom [])]
       (ev/on-readable! loop r (fn [fd events]
                                (swap! seen conj [fd events])

@@ -6,7 +6,7 @@
             [evloop.test-util :refer [connect reader send-line]]
             [evloop.echo :as echo]
             [evloop.repl :as repl])
-  (:import (evloop.sys Native)))
+  (:import (evloop.sys Descriptors Native)))
 
 (deftest pause-step-resume-on-a-live-echo-server
   (with-open [server (echo/start {:port 0})
@@ -28,7 +28,7 @@
 
 (deftest inject-hands-synthetic-pairs-to-the-tables
   (with-open [loop (ev/open-loop)]
-    (let [[rd wr] (.pipe (Native/get))
+    (let [[rd wr] (.pipe (Descriptors/get))
           seen (atom [])]
       (ev/on-readable! loop rd (fn [fd events] (swap! seen conj [fd events])))
       (repl/inject! loop [[rd #{:in :hup}]])

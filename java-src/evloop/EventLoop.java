@@ -39,11 +39,13 @@ import java.util.function.Supplier;
 public final class EventLoop implements AutoCloseable {
     private final LoopCore core;
     private final LoopOwner owner;
+    private final TableCalls tables;
     private final Calls calls;
 
     private EventLoop(int maxEvents) {
         this.core = LoopCore.open(this, maxEvents);
         this.owner = core.owner;
+        this.tables = new TableCalls(this, core);
         this.calls = new Calls(this, core);
     }
 
@@ -75,11 +77,7 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onReadable(int fd, FdHandler handler) {
-        if (owner.isCurrent()) {
-            core.table.setReader(fd, handler);
-        } else {
-            borrowed(() -> core.table.setReader(fd, handler));
-        }
+        tables.setReader(fd, handler);
     }
 
     /**
@@ -89,11 +87,7 @@ public final class EventLoop implements AutoCloseable {
      * @param handler the entry, or null to take it out
      */
     public void onWritable(int fd, FdHandler handler) {
-        if (owner.isCurrent()) {
-            core.table.setWriter(fd, handler);
-        } else {
-            borrowed(() -> core.table.setWriter(fd, handler));
-        }
+        tables.setWriter(fd, handler);
     }
 
     /** @param fd taken out of the read table (as {@code onReadable(fd, null)}) */
@@ -112,20 +106,12 @@ public final class EventLoop implements AutoCloseable {
      *     leaves both tables: the next registration under its number starts level-triggered
      */
     public void setTrigger(int fd, Trigger trigger) {
-        if (owner.isCurrent()) {
-            core.table.setTrigger(fd, trigger);
-        } else {
-            borrowed(() -> core.table.setTrigger(fd, trigger));
-        }
+        tables.setTrigger(fd, trigger);
     }
 
     /** @param fd a one-shot fd whose event fired, enabled again */
     public void rearm(int fd) {
-        if (owner.isCurrent()) {
-            core.table.rearm(fd);
-        } else {
-            borrowed(() -> core.table.rearm(fd));
-        }
+        tables.rearm(fd);
     }
 
     /**
@@ -135,11 +121,7 @@ public final class EventLoop implements AutoCloseable {
      * @param fd the fd; a no-op for one in neither table
      */
     public void remove(int fd) {
-        if (owner.isCurrent()) {
-            core.table.remove(fd);
-        } else {
-            borrowed(() -> core.table.remove(fd));
-        }
+        tables.remove(fd);
     }
 
     /**
@@ -156,7 +138,7 @@ public final class EventLoop implements AutoCloseable {
      */
     public void removeAndClose(int fd) {
         if (fd >= 0) {
-            core.removeAndClose(fd);
+            tables.removeAndClose(fd);
         }
     }
 
@@ -204,11 +186,7 @@ public final class EventLoop implements AutoCloseable {
      * @param r the turn's pairs, as the turn handler received them
      */
     public void dispatch(Ready r) {
-        if (owner.isCurrent()) {
-            core.dispatcher.dispatch(r);
-        } else {
-            borrowed(() -> core.dispatcher.dispatch(r));
-        }
+        tables.dispatch(r);
     }
 
     /**
@@ -219,11 +197,7 @@ public final class EventLoop implements AutoCloseable {
      * @param pairs at most as many as one turn holds
      */
     public void inject(List<FdEvent> pairs) {
-        if (owner.isCurrent()) {
-            core.inject(pairs);
-        } else {
-            borrowed(() -> core.inject(pairs));
-        }
+        tables.inject(pairs);
     }
 
     /** Runs turns until {@link #stop()} or {@link #close()}; the calling thread owns the loop meanwhile. */
@@ -366,28 +340,6 @@ public final class EventLoop implements AutoCloseable {
     }
 
     /**
-     * A loop-thread-only call from a thread that does not own the loop: allowed while nobody
-     * runs it, and then that thread owns it for the call, so a run() starting meanwhile waits.
-     */
-    private void borrowed(Runnable call) {
-        checkOpen();
-        if (!owner.tryBorrow(this)) {
-            throw owner.notOwner();
-        }
-        try {
-            call.run();
-        } finally {
-            core.leave();
-        }
-    }
-
-    private void checkOpen() {
-        if (owner.isClosed()) {
-            throw new IllegalStateException("event loop is closed");
-        }
-    }
-
-    /**
      * Runs {@code query} on the loop thread and returns its answer, waiting up to 5 s.
      *
      * @param query reads loop-owned state (tables, connections) for a REPL or another thread
@@ -415,7 +367,7 @@ public final class EventLoop implements AutoCloseable {
      * @throws RejectedExecutionException if the loop is closing
      */
     public <T> T call(Supplier<T> query, Duration timeout) {
-        checkOpen();
+        owner.checkOpen();
         return calls.call(query, timeout);
     }
 }

@@ -2,7 +2,6 @@ package evloop;
 
 import evloop.sys.Epoll;
 import evloop.sys.EventFd;
-import evloop.sys.Native;
 import evloop.sys.NativeException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -359,51 +358,6 @@ final class LoopCore {
             for (Runnable r : owner.markClosed()) {
                 dispatcher.guarded(r);
             }
-        }
-    }
-
-    /**
-     * See {@link EventLoop#removeAndClose}. The number is closed only after it has left the
-     * tables (or the tables are gone with a closed loop): a number freed earlier could be
-     * given to a new fd that the tables would then take for the old registration.
-     */
-    void removeAndClose(int fd) {
-        if (owner.isCurrent()) {
-            removeThenClose(fd);
-            return;
-        }
-        boolean borrowed;
-        try {
-            borrowed = owner.tryBorrow(loop);
-        } catch (IllegalStateException closed) {
-            Native.get().closeQuietly(fd);   // its tables went with the loop
-            return;
-        }
-        if (borrowed) {
-            try {
-                removeThenClose(fd);
-            } finally {
-                leave();
-            }
-            return;
-        }
-        // Another thread runs the loop: what the fd refers to is released now (a listener's
-        // port is free at once), the number is the loop's to take out and close.
-        Native.get().park(fd);
-        try {
-            tasks.add(() -> removeThenClose(fd), false);
-        } catch (RejectedExecutionException closing) {
-            if (!owner.afterClose(() -> Native.get().closeQuietly(fd))) {
-                Native.get().closeQuietly(fd);
-            }
-        }
-    }
-
-    private void removeThenClose(int fd) {
-        try {
-            table.remove(fd);
-        } finally {
-            Native.get().closeQuietly(fd);
         }
     }
 

@@ -75,6 +75,13 @@ final class LoopOwner {
         return closed;
     }
 
+    /** Throws {@link IllegalStateException} once the loop is closed. */
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("event loop is closed");
+        }
+    }
+
     boolean inTurn() {
         return inTurn && isCurrent();
     }

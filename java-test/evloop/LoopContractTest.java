@@ -315,7 +315,7 @@ class LoopContractTest {
     void aFailingWriterTellsTheReadersOwnerToo() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
             loop.setErrorHandler((l, fd, t) -> {});
-            int[] s = evloop.sys.Native.get().socketPair();
+            int[] s = evloop.sys.Descriptors.get().socketPair();
             List<String> told = new CopyOnWriteArrayList<>();
             loop.onReadable(s[0], new FdHandler() {
                 @Override

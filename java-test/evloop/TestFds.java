@@ -2,6 +2,7 @@ package evloop;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import evloop.sys.Descriptors;
 import evloop.sys.Native;
 import evloop.sys.NativeException;
 import java.io.File;
@@ -13,7 +14,7 @@ public final class TestFds {
     private TestFds() {}
 
     public static int[] pipe() throws NativeException {
-        return Native.get().pipe();
+        return Descriptors.get().pipe();
     }
 
     public static void writeBytes(int fd, int count) throws NativeException {

@@ -1,5 +1,6 @@
 package evloop.net;
 
+import evloop.sys.Descriptors;
 import evloop.sys.Native;
 import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
@@ -68,7 +69,7 @@ public final class Net {
      * @throws IOException naming pipe2 and errno (EMFILE, ENFILE)
      */
     public static Fd[] pipe() throws IOException {
-        int[] p = Native.get().pipe();
+        int[] p = Descriptors.get().pipe();
         return new Fd[] {Fd.own(p[0]), Fd.own(p[1])};
     }
 
@@ -79,7 +80,7 @@ public final class Net {
      * @throws IOException naming socketpair and errno (EMFILE, ENFILE)
      */
     public static Fd[] socketPair() throws IOException {
-        int[] p = Native.get().socketPair();
+        int[] p = Descriptors.get().socketPair();
         return new Fd[] {Fd.own(p[0]), Fd.own(p[1])};
     }
 }

@@ -31,8 +31,7 @@ public final class EventFd implements AutoCloseable {
      * @throws NativeException naming eventfd and errno (EMFILE, say)
      */
     public static EventFd open() throws NativeException {
-        Native nat = Native.get();
-        return new EventFd(nat, nat.eventfd(0));
+        return new EventFd(Native.get(), Descriptors.get().eventfd(0));
     }
 
     /**

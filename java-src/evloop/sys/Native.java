@@ -11,7 +11,8 @@ import jnr.ffi.Runtime;
 /**
  * Checked wrappers over the libc calls in {@link LibC}: the one place where a return value of
  * -1 becomes either a retry (EINTR), a value (EAGAIN, as {@link #WOULD_BLOCK}) or a
- * {@link NativeException} naming the call, its arguments and errno.
+ * {@link NativeException} naming the call, its arguments and errno. The calls that make
+ * descriptors are {@link Descriptors}', the socket calls {@link Sockets}'; both check through here.
  *
  * <p>Buffers are direct {@link ByteBuffer}s; the wrappers that take one read or write between
  * its position and limit and advance its position, like a channel would. Methods are safe to
@@ -24,9 +25,6 @@ public final class Native {
     static final int O_NONBLOCK = 0x800;
     static final int O_CLOEXEC = 0x80000;
     private static final int MSG_NOSIGNAL = 0x4000;
-    private static final int O_DIRECTORY = 0x10000;
-    private static final int LOCK_EX = 2;
-    private static final int LOCK_NB = 4;
 
     private static final Native DEFAULT = load();
 
@@ -36,8 +34,6 @@ public final class Native {
     /** Holds the 8-byte value 1 that every eventfd wake-up writes; never written after creation, so threads share it. */
     private final ByteBuffer one = constantLong(1);
     private final long oneAddress;
-    /** See {@link #park}: kept open for the life of the process; -1 until first needed. */
-    private int placeholder = -1;
 
     /** The seam tests use to fake libc (and its errno) without a kernel. */
     Native(LibC libc, Runtime runtime, IntSupplier lastErrno) {
@@ -145,18 +141,7 @@ public final class Native {
         return rc;
     }
 
-    // ---- descriptors -------------------------------------------------------------------
-
-    /**
-     * Creates a non-blocking, close-on-exec eventfd with counter {@code initial} ({@code eventfd(2)}).
-     *
-     * @param initial the counter's start value; above 0 the fd starts readable
-     * @return the new fd, which the caller owns
-     * @throws NativeException naming eventfd and errno (EMFILE, ENFILE)
-     */
-    public int eventfd(int initial) throws NativeException {
-        return check(libc.eventfd(initial, O_NONBLOCK | O_CLOEXEC), "eventfd", "initval=" + initial);
-    }
+    // ---- waking, waiting, closing ------------------------------------------------------
 
     /**
      * Adds 1 to an eventfd's counter, waking whoever polls it. Returns false if the counter is
@@ -221,48 +206,6 @@ public final class Native {
     }
 
     /**
-     * Releases what {@code fd} refers to (a socket closes, its port is free, its epoll
-     * registrations go) while keeping the number taken: {@code dup3} puts a placeholder, a
-     * socket whose peer is gone, in its place, so reads see end of stream and sends EPIPE. The
-     * number itself is then closed later, by {@link #close}, once nothing can mistake a new fd
-     * given that number for the old one (Java's own channels do this on close, for the same
-     * reason). EINTR is retried: unlike close, a repeated dup3 onto a number still held is
-     * harmless.
-     *
-     * @param fd an open fd the caller owns and will close
-     * @return false if nothing changed: no placeholder could be made (out of fds), or dup3
-     *     failed; the fd is then as it was, to be closed as usual
-     */
-    public boolean park(int fd) {
-        int placeholder = placeholder();
-        if (placeholder < 0 || fd < 0) {
-            return false;
-        }
-        while (true) {
-            if (libc.dup3(placeholder, fd, O_CLOEXEC) >= 0) {
-                return true;
-            }
-            if (errno() != Errno.EINTR) {
-                return false;
-            }
-        }
-    }
-
-    /** The placeholder {@link #park} puts in place of an fd, made once; -1 if it cannot be made now. */
-    private synchronized int placeholder() {
-        if (placeholder < 0) {
-            try {
-                int[] pair = socketPair();
-                closeQuietly(pair[1]);
-                placeholder = pair[0];
-            } catch (NativeException outOfFds) {
-                return -1;   // tried again next time
-            }
-        }
-        return placeholder;
-    }
-
-    /**
      * Closes {@code fd}, ignoring failure; for clean-up paths that already handle another error.
      *
      * @param fd the fd; a negative number (no fd) is ignored
@@ -271,62 +214,6 @@ public final class Native {
         if (fd >= 0) {
             libc.close(fd);
         }
-    }
-
-    /**
-     * A non-blocking, close-on-exec pipe: {@code [readEnd, writeEnd]} ({@code pipe2(2)}).
-     *
-     * @return the two fds, which the caller owns
-     * @throws NativeException naming pipe2 and errno (EMFILE, ENFILE)
-     */
-    public int[] pipe() throws NativeException {
-        ByteBuffer fds = allocate(8);
-        check(libc.pipe2(address(fds), O_NONBLOCK | O_CLOEXEC), "pipe2", "O_NONBLOCK|O_CLOEXEC");
-        return new int[] {fds.getInt(0), fds.getInt(4)};
-    }
-
-    /**
-     * A connected pair of non-blocking, close-on-exec Unix stream sockets ({@code socketpair(2)}).
-     *
-     * @return the two fds, which the caller owns
-     * @throws NativeException naming socketpair and errno (EMFILE, ENFILE)
-     */
-    public int[] socketPair() throws NativeException {
-        ByteBuffer fds = allocate(8);
-        check(libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_NONBLOCK | O_CLOEXEC, 0, address(fds)),
-            "socketpair", "AF_UNIX, SOCK_STREAM");
-        return new int[] {fds.getInt(0), fds.getInt(4)};
-    }
-
-    /**
-     * Opens a directory and takes an exclusive {@code flock(2)} on it, waiting at most
-     * {@code timeoutMillis} for another holder: processes that take the same lock around a few
-     * steps in that directory (publishing a Unix socket file) never interleave them. flock
-     * locks belong to an open file description, so two opens in one process exclude each other
-     * too. The lock is held until the returned fd is closed.
-     *
-     * @param path a directory
-     * @param timeoutMillis how long to wait for another holder to let go
-     * @return the directory's fd, holding the lock; the caller owns it
-     * @throws NativeException naming open (EACCES, ENOENT, say) or flock (EWOULDBLOCK when the
-     *     wait timed out) with the path
-     */
-    public int lockDirectory(String path, long timeoutMillis) throws NativeException {
-        int fd = check(libc.open(path, O_DIRECTORY | O_CLOEXEC), "open", path + ", O_RDONLY|O_DIRECTORY");
-        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-        while (libc.flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            int errno = errno();
-            if (errno == Errno.EINTR) {
-                continue;
-            }
-            if (errno != Errno.EAGAIN || System.nanoTime() - deadline > 0) {
-                closeQuietly(fd);
-                throw error("flock", path + ", LOCK_EX", errno);
-            }
-            // Holders keep it for a few syscalls: poll rather than block, so the wait is bounded.
-            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
-        }
-        return fd;
     }
 
     // ---- bytes -------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 /**
  * The native boundary: the only code that touches libc. {@link evloop.sys.LibC} binds the calls
- * through JNR-FFI; {@link evloop.sys.Native} and {@link evloop.sys.Sockets} wrap them, retrying
- * EINTR, returning EAGAIN as {@link evloop.sys.Native#WOULD_BLOCK} and turning every other failure
- * into a {@link evloop.sys.NativeException} that names the call, its arguments and errno;
+ * through JNR-FFI; {@link evloop.sys.Native}, {@link evloop.sys.Descriptors} (the calls that make
+ * fds) and {@link evloop.sys.Sockets} wrap them, retrying EINTR, returning EAGAIN as
+ * {@link evloop.sys.Native#WOULD_BLOCK} and turning every other failure into a
+ * {@link evloop.sys.NativeException} that names the call, its arguments and errno;
  * {@link evloop.sys.Epoll} and {@link evloop.sys.EventFd} are the loop's two fds, and
  * {@link evloop.sys.SockAddr} the socket addresses in native memory.
  *

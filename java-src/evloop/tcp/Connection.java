@@ -1,17 +1,14 @@
 package evloop.tcp;
 
 import evloop.EventLoop;
-import evloop.ScheduledTask;
 import evloop.net.Fd;
 import evloop.net.UnixAddress;
 import evloop.sys.NativeException;
 import evloop.sys.SockAddr;
-import evloop.sys.Sockets;
 import java.lang.System.Logger.Level;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One connection, accepted by a {@link TcpServer} or opened by a {@link TcpClient}, over TCP or
@@ -26,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@link #send}, {@link #close}, {@link #abort}, {@link #pauseReading}, {@link #resumeReading}
  * and {@link #setTimeouts} are safe from any thread: off the loop thread they are handed to it
- * through {@code execute}, keeping each thread's order. The rest runs on the loop thread.
+ * through {@code execute}, keeping each thread's order. The rest runs on the loop thread; how
+ * a connection ends, whatever ends it, is {@code Closing}'s.
  */
 public final class Connection implements Sender {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
@@ -67,9 +65,7 @@ public final class Connection implements Sender {
     /** Null unless a timeout is set. */
     Timeouts timeouts;
     /** While closing with output queued: why, and the timer that resets it if the flush takes too long. */
-    private Closing closing;
-
-    record Closing(DisconnectCause cause, ScheduledTask timer) {}
+    Closing closing;
 
     Connection(Shard shard, Fd fd, boolean outbound, int ipv4, int port, SocketAddress peer) {
         this.shard = shard;
@@ -203,12 +199,13 @@ public final class Connection implements Sender {
      * conversation, this only finished the answer.
      */
     public void close() {
-        shard.onLoop(() -> closeGracefully(peerClosed ? DisconnectCause.PEER_CLOSED : DisconnectCause.LOCAL_CLOSE));
+        shard.onLoop(() -> Closing.gracefully(this,
+            peerClosed ? DisconnectCause.PEER_CLOSED : DisconnectCause.LOCAL_CLOSE));
     }
 
     /** Closes at once with a reset (RST), dropping queued output. */
     public void abort() {
-        shard.onLoop(() -> abortNow(DisconnectCause.LOCAL_CLOSE));
+        shard.onLoop(() -> Closing.abort(this, DisconnectCause.LOCAL_CLOSE));
     }
 
     /**
@@ -320,7 +317,7 @@ public final class Connection implements Sender {
     /** A failure inside the reactor itself (epoll_ctl refused, a framing bug): it ends this connection only. */
     void internalFailure(Throwable e) {
         LOG.log(Level.WARNING, "connection on fd " + number + " (peer " + peer() + ") failed; resetting it", e);
-        abortNow(DisconnectCause.ERROR);
+        Closing.abort(this, DisconnectCause.ERROR);
     }
 
     private boolean sendOnLoop(ByteBuffer data) {
@@ -343,7 +340,7 @@ public final class Connection implements Sender {
             return;
         }
         if (!keep) {
-            closeGracefully(DisconnectCause.PEER_CLOSED);
+            Closing.gracefully(this, DisconnectCause.PEER_CLOSED);
             return;
         }
         // Out of the read table for good: a level-triggered fd at end of stream stays readable.
@@ -352,99 +349,13 @@ public final class Connection implements Sender {
 
     void handlerFailed(String callback, Throwable t) {
         LOG.log(Level.WARNING, callback + " threw for fd " + number + " (peer " + peer() + "); closing it", t);
-        closeGracefully(DisconnectCause.HANDLER_ERROR);
+        Closing.gracefully(this, DisconnectCause.HANDLER_ERROR);
     }
 
     void ioFailed(NativeException e) {
         if (!e.isConnectionReset()) {
             LOG.log(Level.WARNING, "I/O error on fd " + number + " (peer " + peer() + ")", e);
         }
-        finish(e.isConnectionReset() ? DisconnectCause.RESET : DisconnectCause.ERROR);
-    }
-
-    /** Stops reading; closes now if nothing is queued, else once the queue drains or the timeout passes. */
-    void closeGracefully(DisconnectCause cause) {
-        if (state != OPEN) {
-            return;
-        }
-        state = CLOSING;
-        if (timeouts != null) {
-            timeouts.cancel();   // the close timeout is in charge now
-        }
-        // Out of the read table also after EOF: a level-triggered fd at end of stream stays
-        // readable, and left in the table it would wake every turn until the output drained.
-        updateReading();
-        Writer w = shard.resources.writer;
-        if (!w.hasOutput(this)) {
-            finish(cause);
-            return;
-        }
-        closing = new Closing(cause, shard.loop.schedule(shard.endpoint.closeTimeoutNanos, TimeUnit.NANOSECONDS,
-            () -> abortNow(DisconnectCause.CLOSE_TIMEOUT)));
-        w.flushUnlessCorked(this);
-    }
-
-    /**
-     * An idle or read timeout expired: what the socket takes now is written, and the connection
-     * closes without waiting. Output it does not take is dropped with a reset: a peer that let
-     * the timeout pass gets no grace period, and the close timeout would otherwise hold the
-     * connection and then report CLOSE_TIMEOUT instead of why it ended. A handler that wants
-     * the flush keeps the connection in onTimeout and calls {@link #close()} itself.
-     */
-    void closeOnTimeout(DisconnectCause cause) {
-        closeGracefully(cause);
-        if (state == CLOSING) {
-            abortNow(cause);
-        }
-    }
-
-    /** The Writer drained the output of a closing connection. */
-    void flushedWhileClosing() {
-        finish(closing != null ? closing.cause : DisconnectCause.LOCAL_CLOSE);
-    }
-
-    void abortNow(DisconnectCause cause) {
-        if (state == CLOSED) {
-            return;
-        }
-        try {
-            Sockets.get().setLingerAbort(fd.fd());
-        } catch (NativeException e) {
-            LOG.log(Level.DEBUG, "SO_LINGER before abort failed on fd " + number, e);
-        }
-        finish(cause);
-    }
-
-    /** Closes at once without a reset (FIN), dropping queued output: for a loop that can no longer flush. */
-    void closeNow(DisconnectCause cause) {
-        finish(cause);
-    }
-
-    /** The one way out: leaves the tables, closes the fd (once), and tells the handler why. */
-    private void finish(DisconnectCause cause) {
-        if (state == CLOSED) {
-            return;
-        }
-        state = CLOSED;
-        readerArmed = false;
-        writerArmed = false;
-        if (closing != null) {
-            closing.timer.cancel();
-        }
-        if (timeouts != null) {
-            timeouts.cancel();
-        }
-        try {
-            shard.resources.detach(this);
-            fd.closeOn(shard.loop);
-        } finally {
-            shard.resources.writer.forget(this);
-            if (out != null) {
-                out.release();
-            }
-            partial = null;
-            partialLength = 0;
-            shard.connectionClosed(this, cause);
-        }
+        Closing.finish(this, e.isConnectionReset() ? DisconnectCause.RESET : DisconnectCause.ERROR);
     }
 }

@@ -38,7 +38,7 @@ abstract class ConnectionEntry implements FdHandler {
     public final void failed(int fd, Throwable error) {
         Connection c = resources.connection(fd);
         if (c != null) {
-            c.abortNow(DisconnectCause.ERROR);
+            Closing.abort(c, DisconnectCause.ERROR);
         }
     }
 }

@@ -347,7 +347,7 @@ final class Connector implements FdHandler {
             return;
         }
         if (!result.complete(c)) {
-            c.abortNow(DisconnectCause.LOCAL_CLOSE);   // its caller gave up waiting (cancelled): nobody holds it
+            Closing.abort(c, DisconnectCause.LOCAL_CLOSE);   // its caller gave up waiting (cancelled): nobody holds it
         }
     }
 

@@ -15,7 +15,7 @@ final class Preload {
     /** Class literals, so the compiler keeps this list in step with the code. */
     private static final Class<?>[] CLASSES = {
         evloop.ScheduledTask.class, evloop.net.Fd.class, evloop.sys.NativeException.class, evloop.sys.Errno.class,
-        Connection.class, Connection.Closing.class, Reader.class, Writer.class, Timeouts.class, OutputQueue.class, OutputQueue.Chunk.class, DisconnectCause.class, FramingException.class, ConnectionInfo.class,
+        Connection.class, Closing.class, Reader.class, Writer.class, Timeouts.class, OutputQueue.class, OutputQueue.Chunk.class, DisconnectCause.class, FramingException.class, ConnectionInfo.class,
         Listener.class, Connector.class, PeerCredentials.class,
     };
     private static volatile boolean done;

@@ -189,6 +189,6 @@ final class Reader extends ConnectionEntry {
         } catch (Throwable t) {
             c.handlerFailed("onProtocolError", t);
         }
-        c.closeGracefully(DisconnectCause.PROTOCOL_ERROR);
+        Closing.gracefully(c, DisconnectCause.PROTOCOL_ERROR);
     }
 }

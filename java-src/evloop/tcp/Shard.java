@@ -170,9 +170,9 @@ final class Shard {
         DisconnectCause cause = cause();
         for (Connection c : connections()) {
             if (now) {
-                c.abortNow(cause);
+                Closing.abort(c, cause);
             } else {
-                c.closeGracefully(cause);
+                Closing.gracefully(c, cause);
             }
         }
         failConnects();
@@ -199,7 +199,7 @@ final class Shard {
             listener.close();
         }
         for (Connection c : connections()) {
-            c.closeNow(cause());
+            Closing.finish(c, cause());
         }
         failConnects();
         drained.complete(null);

@@ -207,9 +207,9 @@ final class Timeouts implements Runnable {
             return false;
         }
         if (which == DisconnectCause.WRITE_TIMEOUT) {
-            conn.abortNow(which);
+            Closing.abort(conn, which);
         } else {
-            conn.closeOnTimeout(which);
+            Closing.onTimeout(conn, which);
         }
         return false;
     }

@@ -2,8 +2,8 @@ package evloop.tcp;
 
 import evloop.net.Fd;
 import evloop.net.UnixAddress;
+import evloop.sys.Descriptors;
 import evloop.sys.Errno;
-import evloop.sys.Native;
 import evloop.sys.NativeException;
 import evloop.sys.SockAddr;
 import evloop.sys.Sockets;
@@ -93,7 +93,7 @@ final class UnixSocketFile {
     /** The directory's lock, or null if this process cannot open the directory. */
     private static Fd lockDirectory(Path dir) throws NativeException {
         try {
-            return Fd.own(Native.get().lockDirectory(dir.toString(), LOCK_WAIT_MILLIS));
+            return Fd.own(Descriptors.get().lockDirectory(dir.toString(), LOCK_WAIT_MILLIS));
         } catch (NativeException e) {
             if (e.syscall().equals("flock")) {
                 throw e;   // another holder kept it past the wait: say so rather than race it

@@ -133,7 +133,7 @@ final class Writer extends ConnectionEntry {
                 writabilityChanged(c, true);
             }
         } else if (!pending) {
-            c.flushedWhileClosing();
+            Closing.flushed(c);
         }
     }
 

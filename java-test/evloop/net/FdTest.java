@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import evloop.EventLoop;
 import evloop.TestFds;
+import evloop.sys.Descriptors;
 import evloop.sys.Native;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -59,13 +60,13 @@ class FdTest {
     void theOldOwnersHandlerNeverSeesTheEventsOfAnFdGivenItsNumber() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
             TestFds.runInBackground(loop, "loop");
-            int[] s = Native.get().socketPair();
+            int[] s = Descriptors.get().socketPair();
             Fd old = Fd.own(s[0]);
             AtomicInteger oldCalls = new AtomicInteger();
             onReadable(loop, s[0], oldCalls);
             old.closeOn(loop);
             loop.call(() -> null);
-            int[] t = Native.get().socketPair();
+            int[] t = Descriptors.get().socketPair();
             assertEquals(s[0], t[0], "the kernel reused the number");
             AtomicInteger writable = new AtomicInteger();
             loop.call(() -> {
@@ -104,8 +105,8 @@ class FdTest {
         Thread t = TestFds.runInBackground(loop, "loop");
         java.util.concurrent.CountDownLatch wedged = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        int[] a = Native.get().socketPair();
-        int[] b = Native.get().socketPair();
+        int[] a = Descriptors.get().socketPair();
+        int[] b = Descriptors.get().socketPair();
         onReadable(loop, a[0], new AtomicInteger());
         onReadable(loop, b[0], new AtomicInteger());
         loop.execute(() -> {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import evloop.sys.Descriptors;
 import evloop.sys.Native;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -30,7 +31,7 @@ class OutputQueueTest {
 
     @Test
     void bytesLargerThanTheSocketTakesArriveWholeAndInOrderAcrossChunks() throws Exception {
-        int[] pair = nat.socketPair();
+        int[] pair = Descriptors.get().socketPair();
         try {
             OutputQueue q = new OutputQueue(new OutputQueue.Pool(32 * 1024, 8));
             ByteArrayOutputStream want = new ByteArrayOutputStream();
