@@ -67,7 +67,11 @@
   ([server on? n]
    (server/check "record-frames!" server)
    ;; Lines are recorded by the Clojure bridge: a Java handler's never pass through it.
-   (when on? (handler/clojure-only! "record-frames!" (:handler @(:handler-ref server))))
+   (when on?
+     (when-not (identical? (:bridge server) (.handler (server/tcp "record-frames!" server)))
+       (throw (ex-info "record-frames!: the server runs a Java TcpHandler, whose lines never pass through the Clojure bridge that records them"
+                       {:key :handler :value (.handler (server/tcp "record-frames!" server))})))
+     (handler/clojure-only! "record-frames!" (:handler @(:handler-ref server))))
    (when-not (and (integer? n) (<= 1 n Integer/MAX_VALUE))
      (throw (ex-info (str "record-frames!: n must be an integer from 1 to " Integer/MAX_VALUE ", got " (pr-str n))
                      {:key :n :value n :allowed (str "an integer from 1 to " Integer/MAX_VALUE)})))

@@ -78,7 +78,7 @@
 
 (defn channels-of
   "The Channels of `conn`, or nil for a connection without channels."
-  [^Connection conn]
+  ^Channels [^Connection conn]
   (let [a (.attachment conn)]
     (when (map? a) (:channels a))))
 
