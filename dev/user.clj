@@ -25,7 +25,8 @@
   ([{:keys [nrepl-port] :or {nrepl-port 7888} :as opts}]
    (reset! options opts)
    (when-not (some-> @echo/server ev/server-status #{:running})
-     (echo/start (merge {:port 6666} (dissoc opts :nrepl-port))))
+     ;; echo/start's own defaults (127.0.0.1:6666 unless :path): a Unix socket works too.
+     (echo/start (dissoc opts :nrepl-port)))
    (when (and nrepl-port (not @nrepl))
      (reset! nrepl (echo/start-nrepl nrepl-port)))
    @echo/server))
@@ -46,10 +47,15 @@
   (start! @options))
 
 (defn reset
-  "Reloads the evloop namespaces. The running server keeps its connections:
-  it holds the var #'evloop.echo/handle-line, which the reload redefines, and
-  evloop.echo/server is a defonce."
+  "Reloads the evloop namespaces, the impl namespaces they stand on included
+  (evloop.core delegates most of its work there), and evloop.async and
+  evloop.blocking when they are loaded. The running server keeps its
+  connections: it holds the var #'evloop.echo/handle-line, which the reload
+  redefines, evloop.echo/server is a defonce, and servers and channel
+  connections are read through keys and interfaces that outlive a reload."
   []
-  (doseq [ns-sym '[evloop.core evloop.echo evloop.chicken evloop.repl]]
-    (require ns-sym :reload))
+  (let [loaded (set (map ns-name (all-ns)))]
+    (doseq [ns-sym '[evloop.core evloop.echo evloop.chicken evloop.repl evloop.async evloop.blocking]
+            :when (or (#{'evloop.core 'evloop.echo 'evloop.chicken 'evloop.repl} ns-sym) (loaded ns-sym))]
+      (require ns-sym :reload-all)))
   :reloaded)

@@ -79,6 +79,7 @@
             [clojure.string :as str]
             [evloop.core :as ev]
             [evloop.impl.async :as impl]
+            [evloop.impl.data :as data]
             [evloop.impl.options :as options])
   (:import (evloop.tcp Connection TcpServer)
            (java.nio.charset Charset)))
@@ -157,7 +158,7 @@
   connection without channels."
   [^Connection conn]
   (when-let [st (impl/channels-of conn)]
-    {:in (.-in st) :out (.-out st) :closed (.-closed st)}))
+    {:in (:in st) :out (:out st) :closed (:closed st)}))
 
 (defn closed
   "A promise channel that delivers, once `conn` has ended, why: a keyword such
@@ -190,12 +191,16 @@
   loop stopped taking from `out`: the connection is not writable), and
   :peer-closed?. Nil for a connection without channels."
   [^Connection conn]
-  (some-> (impl/channels-of conn) .info))
+  (:info (impl/channels-of conn)))
 
 (defn connections
   "`evloop.core/connections` of `server`, each with its `channel-info` under
   :channels."
   [server]
-  (let [by-fd (into {} (map (fn [^Connection c] [(.fd c) c])) (.openConnections ^TcpServer (:tcp server)))]
-    (mapv (fn [c] (if-let [info (some-> (by-fd (:fd c)) channel-info)] (assoc c :channels info) c))
-          (ev/connections server))))
+  (let [rows (ev/connections server)   ; checks `server`
+        ;; Two lists taken one after the other: a connection that closed between them
+        ;; may have passed its fd on, so a row and a connection pair up by fd and peer.
+        by-key (into {} (map (fn [^Connection c] [[(.fd c) (data/address (.peer c))] c]))
+                     (.openConnections ^TcpServer (:tcp server)))]
+    (mapv (fn [c] (if-let [info (some-> (by-key [(:fd c) (:peer c)]) channel-info)] (assoc c :channels info) c))
+          rows)))

@@ -43,13 +43,12 @@
   [& args]
   (let [{:keys [host port nrepl-port no-nrepl]}
         (cli/parse "evloop.async-echo" usage flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
+        _ (when-not no-nrepl (echo/check-nrepl! "evloop.async-echo"))
         s (try (start {:host host :port port})
                (catch Exception e
                  (cli/die! "evloop.async-echo" (str "cannot listen on " host ":" port ": " (ex-message e)))))]
     (println (str "evloop channel echo server listening on " host ":" (:port s)))
     (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(deref (ev/stop-server s))))
     (when-not no-nrepl
-      (let [repl (echo/start-nrepl nrepl-port)]
-        (println (str "nREPL server on 127.0.0.1:" (:port repl)))
-        (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(echo/stop-nrepl repl)))))
+      (echo/serve-nrepl! "evloop.async-echo" nrepl-port))
     (.join ^evloop.tcp.TcpServer (:tcp s))))

@@ -64,10 +64,13 @@
 (defn open-loop
   "Opens an event loop (epoll fd + wake-up eventfd). It does nothing until run:
   `run!` blocks the calling thread, `start-loop!` runs it on a thread of its
-  own, `run-once!` turns it once. `close!` releases it."
+  own, `run-once!` turns it once. `close!` releases it. `opts`:
+  `{:max-events 1024}`, the most pairs one turn takes from epoll_wait."
   (^EventLoop [] (open-loop {}))
-  (^EventLoop [{:keys [max-events] :or {max-events 1024}}]
-   (with-native-errors {} (EventLoop/open (int max-events)))))
+  (^EventLoop [opts]
+   (options/check-map "open-loop" options/loop-options opts)
+   (let [{:keys [max-events] :or {max-events 1024}} opts]
+     (with-native-errors {} (EventLoop/open (int max-events))))))
 
 ;; ---- its read table, write table and per-turn pairs ------------------------------
 
@@ -95,6 +98,9 @@
 (defn set-trigger!
   "How `fd` is reported: :level (default), :edge, :oneshot or :edge-oneshot."
   [^EventLoop loop fd mode]
+  (let [[ok? allowed] options/trigger-modes]
+    (when-not (ok? mode)
+      (throw (options/bad "set-trigger!" :mode mode allowed))))
   (with-native-errors {:fd fd}
     (.setTrigger loop (int fd) ^Trigger (enums/->enum Trigger mode)))
   loop)
@@ -259,7 +265,9 @@
   conn)
 
 (defn normalize-handler
-  "Any handler start-server takes, as a map of its callbacks (:on-line ...)."
+  "Any Clojure handler start-server takes (a fn, a multimethod, a var, a map),
+  as a map of its callbacks (:on-line ...). A Java TcpHandler has no Clojure
+  callbacks: it throws an ex-info with :key :handler."
   [h]
   (handler/as-map h))
 

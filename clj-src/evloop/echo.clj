@@ -84,7 +84,7 @@
   (boolean (re-find #"EADDRINUSE|Address already in use" (str (ex-message e) (some-> e .getCause .getMessage)))))
 
 (defn check-nrepl!
-  "For a main (`prog`, evloop.echo or evloop.chicken) about to serve nREPL:
+  "For a main (`prog`: evloop.echo, evloop.chicken, evloop.async-echo) about to serve nREPL:
   unless nREPL is on the classpath, exits with one line on stderr, status 2,
   before anything has started."
   [prog]

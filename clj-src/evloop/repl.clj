@@ -12,7 +12,9 @@
   - `watch!` reports a handler that blocks the loop thread, and a loop that
     spins."
   (:require [evloop.core :as ev]
-            [evloop.impl.options :as options])
+            [evloop.impl.handler :as handler]
+            [evloop.impl.options :as options]
+            [evloop.impl.server :as server])
   (:import (evloop EventLoop FdEvent Interest)
            (evloop.tools LoopControl)
            (evloop.tcp Connection Sender)
@@ -47,8 +49,13 @@
 
 (defn inject!
   "Hands synthetic pairs `[[fd #{:in}] ...]` to the loop's per-turn callback as
-  if epoll had returned them: try a handler without a real client."
+  if epoll had returned them: try a handler without a real client. A pair not
+  of that shape throws an ex-info with :key :pairs (or :events)."
   [^EventLoop loop pairs]
+  (when-not (and (sequential? pairs)
+                 (every? #(and (vector? %) (= 2 (count %)) (int? (first %)) (<= 0 (first %) Integer/MAX_VALUE)) pairs))
+    (throw (ex-info (str "inject!: pairs must be [[fd #{:in ...}] ...] with fd a non-negative integer, got " (pr-str pairs))
+                    {:key :pairs :value pairs})))
   (.inject (LoopControl/of loop) (mapv (fn [[fd events]] (FdEvent. (int fd) (->interest-set events))) pairs))
   loop)
 
@@ -58,6 +65,13 @@
   it never holds more than `n` lines."
   ([server on?] (record-frames! server on? 256))
   ([server on? n]
+   (server/check "record-frames!" server)
+   ;; Lines are recorded by the Clojure bridge: a Java handler's never pass through it.
+   (when on?
+     (when-not (identical? (:bridge server) (.handler (server/tcp "record-frames!" server)))
+       (throw (ex-info "record-frames!: the server runs a Java TcpHandler, whose lines never pass through the Clojure bridge that records them"
+                       {:key :handler :value (.handler (server/tcp "record-frames!" server))})))
+     (handler/clojure-only! "record-frames!" (:handler @(:handler-ref server))))
    (when-not (and (integer? n) (<= 1 n Integer/MAX_VALUE))
      (throw (ex-info (str "record-frames!: n must be an integer from 1 to " Integer/MAX_VALUE ", got " (pr-str n))
                      {:key :n :value n :allowed (str "an integer from 1 to " Integer/MAX_VALUE)})))
@@ -73,8 +87,8 @@
 (defn recent-frames
   "The recorded lines, oldest first: `[{:fd 12 :line \"hello\\n\"} ...]`;
   `fd` keeps only that connection's."
-  ([server] (vec @(:frame-log server)))
-  ([server fd] (filterv #(= fd (:fd %)) @(:frame-log server))))
+  ([server] (vec @(:frame-log (server/check "recent-frames" server))))
+  ([server fd] (filterv #(= fd (:fd %)) (recent-frames server))))
 
 (deftype ReplayConnection [sent]
   Sender
@@ -89,7 +103,8 @@
 
 (defn replay!
   "Runs `lines` (strings, or maps with :line as `recent-frames` returns)
-  through `handler` (any form `start-server` takes) with a socket-free
+  through `handler` (any Clojure form `start-server` takes; a Java TcpHandler
+  throws an ex-info with :key :handler) with a socket-free
   connection stub, calling :on-connect first and :on-close with :peer-closed
   last. Returns everything the handler sent or returned, in order, as text."
   [handler lines]

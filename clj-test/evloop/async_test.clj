@@ -523,6 +523,23 @@
       (is (= :local-close (take!! closed 5000)))
       (is (nil? (take!! in 5000))))))
 
+(deftest open-connections-survive-a-reload-of-the-channel-namespaces
+  ;; A reload defines a new Channels class; the connection still holds an instance of the old.
+  (with-open [server (async-echo/start {:port 0})]
+    (let [{:keys [in out conn]} (ev.async/connect! {:port (:port server)})]
+      (try
+        (is (a/>!! out "before\n"))
+        (is (= "before\n" (take!! in 5000)))
+        (require 'evloop.impl.channels 'evloop.impl.async 'evloop.async :reload)
+        (is (= #{:in :out :closed} (set (keys (ev.async/channels conn)))))
+        (is (= 64 (get-in (ev.async/channel-info conn) [:in :size])))
+        (is (some? (ev.async/closed conn)))
+        (is (= 1 (count (ev.async/connections server))))
+        (is (some :channels (ev.async/connections server)) "the server side's connection has its channels in the data")
+        (is (a/>!! out "after\n"))
+        (is (= "after\n" (take!! in 5000)) "traffic goes on")
+        (finally (a/close! out))))))
+
 (deftest bad-options-name-the-key
   (doseq [[opts k] [[{:in-buffer 0} :in-buffer] [{:format :lines} :format] [{:blocking 1} :blocking]
                     [{:nope 1} :nope]]]

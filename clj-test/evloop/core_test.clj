@@ -112,6 +112,24 @@
       (is (= :stal-ms (key-of-error #(evloop.repl/watch! lp {:stal-ms 100}))) "an unknown key")
       (is (= lp (evloop.repl/watch! lp {:stall-ms 50})))
       (is (= lp (evloop.repl/watch! lp nil)) "nil still stops watching")))
+  (testing "the loop's own calls"
+    (is (= :max-events (key-of-error #(ev/open-loop {:max-events 0}))))
+    (is (= :max-events (key-of-error #(ev/open-loop {:max-events "64"}))))
+    (is (= :max-event (key-of-error #(ev/open-loop {:max-event 64}))) "an unknown key")
+    (is (= :events (key-of-error #(ev/encode-events #{:inn}))))
+    (is (= :events (key-of-error #(ev/encode-events :in))))
+    (with-open [lp (ev/open-loop)]
+      (is (= :mode (key-of-error #(ev/set-trigger! lp 0 :edgy))))
+      (is (= :mode (key-of-error #(ev/set-trigger! lp 0 nil))))
+      (is (= :pairs (key-of-error #(evloop.repl/inject! lp [[5 :in] 6]))))
+      (is (= :events (key-of-error #(evloop.repl/inject! lp [[5 :in]]))))))
+  (testing "the REPL tools want a server, and Clojure handlers where they call or record them"
+    (is (= :server (key-of-error #(evloop.repl/record-frames! {:port 1} true))))
+    (is (= :server (key-of-error #(evloop.repl/recent-frames nil))))
+    (let [java-handler (reify evloop.tcp.TcpHandler (onMessage [_ c frame] (.send c frame)))]
+      (is (= :handler (key-of-error #(evloop.repl/replay! java-handler ["x\n"]))))
+      (with-open [server (ev/start-server java-handler {:port 0})]
+        (is (= :handler (key-of-error #(evloop.repl/record-frames! server true)))))))
   (testing "handlers: callable things are taken, other IFns refused"
     (doseq [bad [:on-line {:on-lin (fn [_ l] l)} {:on-line :kw} #{1} ['f] 'sym {}]]
       (is (= :handler (key-of-error #(ev/start-server bad {:port 0}))) (pr-str bad)))

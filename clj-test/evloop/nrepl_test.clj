@@ -3,7 +3,7 @@
   the test runner skips this namespace when nrepl.server is not on the
   classpath (Maven without -Pnrepl), and dev/test puts it there."
   {:evloop.test/requires ["nrepl.server" "nrepl.core"]}
-  (:require [clojure.test :refer [deftest is]]
+  (:require [clojure.test :refer [deftest is testing]]
             [evloop.core :as ev]
             [evloop.echo :as echo]
             [evloop.test-util :refer [connect reader send-line]]
@@ -53,6 +53,14 @@
       (is (not (.exists f)) "stop! removed .nrepl-port")
       (is (nil? @echo/server))
       (is (nil? @nrepl))
+      (testing "a Unix socket: start! adds no :port to a :path"
+        (let [dir (java.nio.file.Files/createTempDirectory "evloop-user" (make-array java.nio.file.attribute.FileAttribute 0))
+              path (str (.resolve dir "echo.sock"))]
+          (try
+            (is (= (str "unix:" path) (:address (ev/server-info (start! {:path path :nrepl-port nil})))))
+            (finally
+              (stop!)
+              (java.nio.file.Files/deleteIfExists dir)))))
       (finally
         (stop!)
         (when saved (spit f saved))))))

@@ -119,8 +119,12 @@ final class LoopOwner {
         return true;
     }
 
-    /** Takes the loop to run it; waits while another thread has only borrowed it for a call. */
-    void acquire(EventLoop loop) {
+    /**
+     * Takes the loop to run it; waits while another thread has only borrowed it for a call. The
+     * wait and the taking are one synchronized step: between two, another borrow could slip in
+     * and the run would find the loop taken.
+     */
+    synchronized void acquire(EventLoop loop) {
         awaitNotBorrowed();
         if (!tryAcquire(loop)) {
             Thread other = owner;
@@ -130,7 +134,8 @@ final class LoopOwner {
         }
     }
 
-    private synchronized void awaitNotBorrowed() {
+    /** Holding this object's lock: waits (releasing it) while another thread has borrowed the loop. */
+    private void awaitNotBorrowed() {
         while (borrowed && owner != null && owner != Thread.currentThread()) {
             try {
                 wait();

@@ -14,6 +14,8 @@ import java.util.concurrent.RejectedExecutionException;
  * Also {@code removeAndClose}, which works from any thread at any time.
  */
 final class TableCalls {
+    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
+
     private final EventLoop loop;
     private final LoopCore core;
     private final LoopOwner owner;
@@ -132,7 +134,12 @@ final class TableCalls {
         }
         // Another thread runs the loop: what the fd refers to is released now (a listener's
         // port is free at once), the number is the loop's to take out and close.
-        Descriptors.get().park(fd);
+        if (!Descriptors.get().park(fd)) {
+            // No placeholder (out of fds before one was ever made): the socket stays open
+            // until the loop gets to the task below. Said, since a caller may count on the port.
+            LOG.log(System.Logger.Level.WARNING, "fd " + fd + " could not be released at once (no placeholder fd);"
+                + " it closes when its loop next runs its tasks");
+        }
         try {
             core.tasks.add(() -> removeThenClose(fd), false);
         } catch (RejectedExecutionException closing) {

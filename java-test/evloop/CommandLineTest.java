@@ -70,6 +70,8 @@ class CommandLineTest {
             cases.put("clj --bogus", concat(clj, "--bogus"));
             cases.put("clj busy", concat(clj, "--port", port, "--no-nrepl"));
             cases.put("clj nrepl busy", concat(clj, "--port", "0", "--nrepl-port", port));
+            cases.put("async nrepl busy", new String[] {"clojure.main", "-m", "evloop.async-echo", "--port", "0", "--nrepl-port", port});
+            cases.put("chicken nrepl busy", new String[] {"clojure.main", "-m", "evloop.chicken", "--port", "0", "--nrepl-port", port});
             cases.put("clj huge duration", concat(clj, "--idle-timeout", "99999999999999999999s"));
             cases.put("clj unix and port", concat(clj, "--unix", "/tmp/x.sock", "--port", "1"));
             cases.put("java huge duration", new String[] {java, "--idle-timeout", "99999999h"});
@@ -90,8 +92,10 @@ class CommandLineTest {
             oneLine(o.get("clj unix and port"), "use --port/--host or --unix, not both", "clj unix and port");
             oneLine(o.get("java huge duration"), "--idle-timeout must be at most 100 years", "java huge duration");
             oneLine(o.get("java unix and port"), "use --port/--host or --unix, not both", "java unix and port");
-            oneLine(o.get("clj nrepl busy"), "cannot start nREPL on 127.0.0.1:" + port
-                + ": Address already in use; choose another with --nrepl-port, or --no-nrepl", "clj nrepl busy");
+            for (String which : List.of("clj nrepl busy", "async nrepl busy", "chicken nrepl busy")) {
+                oneLine(o.get(which), "cannot start nREPL on 127.0.0.1:" + port
+                    + ": Address already in use; choose another with --nrepl-port, or --no-nrepl", which);
+            }
         }
     }
 

@@ -490,6 +490,36 @@ class LoopContractTest {
         }
     }
 
+    /**
+     * run() waited for a borrowing call in one step and took the loop in the next: a second
+     * call borrowing in between made run() throw "event loop is being run by thread main", and
+     * the loop thread died. Calls made back to back while run() starts must only delay it.
+     */
+    @Test
+    void runStartingBetweenBackToBackCallsNeverFindsTheLoopTaken() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            try (EventLoop loop = EventLoop.open()) {
+                List<Throwable> runFailed = new CopyOnWriteArrayList<>();
+                Thread runner = new Thread(() -> {
+                    try {
+                        loop.run();
+                    } catch (Throwable t) {
+                        runFailed.add(t);
+                    }
+                }, "runner");
+                runner.setDaemon(true);
+                runner.start();
+                for (int i = 0; i < 200 && loop.thread() != runner; i++) {
+                    loop.call(() -> null);   // borrows while nobody runs the loop
+                }
+                TestFds.await("run() to take the loop", 5000, () -> loop.thread() == runner || !runner.isAlive());
+                assertEquals(List.of(), runFailed, "round " + round + ": run() found the loop taken by a call");
+                loop.stop();
+                runner.join(5000);
+            }
+        }
+    }
+
     private static Object answerOrError(EventLoop loop) {
         try {
             return loop.call(() -> "answer");

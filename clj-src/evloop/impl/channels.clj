@@ -377,6 +377,21 @@
   (run [this]
     (.pump this nil))
 
+  ;; What evloop.async's public fns read goes through an interface of Clojure's
+  ;; own: reloading this namespace defines a new Channels class, and a field
+  ;; access compiled against it would fail on the instances that open
+  ;; connections still hold.
+  clojure.lang.ILookup
+  (valAt [this k]
+    (.valAt this k nil))
+  (valAt [this k not-found]
+    (case k
+      :in in
+      :out out
+      :closed closed
+      :info (.info this)
+      not-found))
+
   (info [_]
     {:in {:count (count in-buf) :size in-size :overflow (.size overflow)}
      :out {:count (count out-buf) :size out-size}

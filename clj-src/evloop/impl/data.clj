@@ -1,7 +1,8 @@
 (ns evloop.impl.data
   "evloop's Java objects as plain data, for the REPL: loops, fds,
   connections, counters. An implementation detail of evloop.core."
-  (:require [evloop.impl.enums :as enums])
+  (:require [clojure.string :as str]
+            [evloop.impl.enums :as enums])
   (:import (evloop EventLoop FdEvent FdInfo Interest LoopStats)
            (evloop.net UnixAddress)
            (evloop.tools TurnRecord)
@@ -39,15 +40,19 @@
                 (Interest/decode (unchecked-int bits-or-set)))))
 
 (defn mask
-  "The kernel's bit mask for a keyword set of readiness; an unknown keyword
-  throws."
+  "The kernel's bit mask for a keyword set of readiness; anything else (an
+  unknown keyword, a keyword not in a set) throws an ex-info with :key :events."
   [kws]
-  (reduce (fn [bits k]
-            (if-let [^Interest i (keyword->interest k)]
-              (bit-or bits (.mask i))
-              (throw (ex-info (str "unknown event " (pr-str k) "; events are " (sort (keys keyword->interest)))
-                              {:event k :known (set (keys keyword->interest))}))))
-          0 kws))
+  (let [known (set (keys keyword->interest))
+        bad (fn [why v] (ex-info (str why (pr-str v) "; events are a set of " (str/join " " (sort known)))
+                                 {:key :events :value v :allowed known}))]
+    (when-not (and (coll? kws) (not (map? kws)))
+      (throw (bad "events must be a set of keywords, got " kws)))
+    (reduce (fn [bits k]
+              (if-let [^Interest i (keyword->interest k)]
+                (bit-or bits (.mask i))
+                (throw (bad "unknown event " k))))
+            0 kws)))
 
 (defn pair
   "An FdEvent as [fd #{events}]."

@@ -73,9 +73,22 @@
           (instance? TcpHandler h) nil
           (identical? k :on-line) h)))
 
+(defn clojure-only!
+  "Returns `h`; throws an ex-info (:key :handler) naming fn `f` when `h` stands
+  for a Java TcpHandler now (evloop.async's channel handlers are), whose
+  callbacks are no Clojure fns to call or record."
+  [f h]
+  (when (java-handler h)
+    (throw (ex-info (str f ": needs a Clojure handler (a fn, a var or a map of fns), got the Java TcpHandler "
+                         (pr-str (current h)))
+                    {:key :handler :value h})))
+  h)
+
 (defn as-map
-  "Any handler `h` as a map of the callbacks it has now (:on-line ...)."
+  "Any Clojure handler `h` as a map of the callbacks it has now (:on-line
+  ...); a Java TcpHandler throws (`clojure-only!`)."
   [h]
+  (clojure-only! "normalize-handler" h)
   (into {} (keep (fn [k] (when-let [f (callback h k)] [k f]))) (keys callbacks)))
 
 (defn- reply!

@@ -142,6 +142,14 @@
   [lo hi]
   (int-in lo hi))
 
+(def loop-options
+  "The options of open-loop."
+  {:max-events (int-in 1 65536)})
+
+(def trigger-modes
+  "The trigger modes set-trigger! takes."
+  (one-of [:level :edge :oneshot :edge-oneshot]))
+
 (def info-options
   "The options of loop-info and server-info."
   {:timeout-ms (int-in 1 Integer/MAX_VALUE)})

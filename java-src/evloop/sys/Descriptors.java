@@ -131,6 +131,16 @@ public final class Descriptors {
         }
     }
 
+    /**
+     * Makes {@link #park}'s placeholder now, while fds are to be had: a server stopped because
+     * the process ran out of them would otherwise find none to make.
+     *
+     * @return true if the placeholder exists
+     */
+    public boolean prepareParking() {
+        return placeholder() >= 0;
+    }
+
     /** The placeholder {@link #park} puts in place of an fd, made once; -1 if it cannot be made now. */
     private synchronized int placeholder() {
         if (placeholder < 0) {

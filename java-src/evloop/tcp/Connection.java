@@ -115,7 +115,11 @@ public final class Connection implements Sender {
         return shard.loop;
     }
 
-    /** @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP or once closed */
+    /**
+     * @return the peer process's pid, uid and gid on a Unix socket (SO_PEERCRED), null on TCP or
+     *     once closed; on the loop thread (elsewhere the fd may close, and its number pass to
+     *     another peer, meanwhile: {@link #info()} carries them as data)
+     */
     public PeerCredentials peerCredentials() {
         return peer() instanceof UnixAddress ? PeerCredentials.of(fd) : null;
     }

@@ -156,9 +156,13 @@ final class Listener implements FdHandler {
         if (closed || paused) {
             return;
         }
+        int number = fd.fd();   // read once: a close on another thread makes it -1
+        if (number < 0) {
+            return;
+        }
         paused = true;
         shard.acceptPauses++;
-        loop.offReadable(fd.fd());
+        loop.offReadable(number);
         loop.schedule(retryNanos, TimeUnit.NANOSECONDS, retry);
         if (!exhausted) {
             exhausted = true;
@@ -219,7 +223,12 @@ final class Listener implements FdHandler {
                     InetSocketAddress at = bound == null ? resolve(cfg) : (InetSocketAddress) bound;
                     fd = Fd.own(Sockets.get().listen(at, cfg.backlog, perLoop || cfg.reusePort));
                     if (bound == null) {
-                        bound = Sockets.get().localAddress(fd.fd());
+                        try {
+                            bound = Sockets.get().localAddress(fd.fd());
+                        } catch (NativeException | RuntimeException e) {
+                            fd.close();   // in no Listener yet: the shutdown below would not see it
+                            throw e;
+                        }
                     }
                 }
                 Listener l = new Listener(shards[i], fd, cfg, file[0]);
@@ -267,8 +276,10 @@ final class Listener implements FdHandler {
      */
     void close() {
         if (CLOSED.compareAndSet(this, false, true)) {
-            fd.closeOn(loop);
+            // The file first, while the socket still listens: nobody starting on this path can
+            // judge it stale and put a socket of their own there for us to remove.
             removeFile();
+            fd.closeOn(loop);
         }
     }
 

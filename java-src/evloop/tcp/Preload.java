@@ -32,6 +32,9 @@ final class Preload {
             }
             System.getLogger(TcpServer.class.getName()).isLoggable(Level.WARNING);
             java.time.ZoneId.systemDefault().getRules();
+            // A listener closed from another thread parks its number (Fd.closeOn): the
+            // placeholder is made now, not when the fds may have run out.
+            evloop.sys.Descriptors.get().prepareParking();
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new IllegalStateException("evloop: cannot load the reactor's classes", e);
         }

@@ -182,8 +182,8 @@ final class UnixSocketFile {
                 return;
             }
             if (e.errno() != Errno.EAGAIN) {
-                throw busy(path, e.errno(), Errno.name(e.errno())
-                    + " while checking whether a server listens on the socket already there");
+                // The probe's own failure (EACCES, say), naming connect: it is what failed.
+                throw e;
             }
         }
         // It accepted, or its backlog is full (EAGAIN): a server is listening there.
@@ -204,11 +204,7 @@ final class UnixSocketFile {
     }
 
     private static NativeException busy(Path path, String why) {
-        return busy(path, Errno.EADDRINUSE, why);
-    }
-
-    private static NativeException busy(Path path, int errno, String why) {
-        return new NativeException("bind", path.toString(), errno, why);
+        return new NativeException("bind", path.toString(), Errno.EADDRINUSE, why);
     }
 
     private static Object inode(Path p) throws IOException {

@@ -67,6 +67,11 @@ final class PauseControl implements PauseGate, LoopHook {
             throw new IllegalStateException(loop.inLoop()
                 ? "step() from a handler would nest turns" : "pause() the loop before stepping it");
         }
+        if (EventLoop.current() != null) {
+            // A loop thread never waits for another loop (as pause() and EventLoop.call refuse).
+            throw new IllegalStateException("step() from loop thread " + Thread.currentThread().getName()
+                + " would block it on another loop: step from a thread of your own");
+        }
         CompletableFuture<List<FdEvent>> f = new CompletableFuture<>();
         try {
             loop.execute(() -> {

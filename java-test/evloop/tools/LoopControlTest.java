@@ -45,6 +45,28 @@ class LoopControlTest {
         }
     }
 
+    /** A loop thread never waits for another loop: stepping one from a handler refused at once. */
+    @Test
+    void steppingAnotherLoopFromALoopThreadRefusesAtOnce() throws Exception {
+        try (EventLoop a = EventLoop.open(); EventLoop b = EventLoop.open()) {
+            TestFds.runInBackground(a, "loop-a");
+            TestFds.runInBackground(b, "loop-b");
+            LoopControl.of(b).pause();
+            Throwable refused = a.call(() -> {
+                try {
+                    LoopControl.of(b).step(2000);
+                    return null;
+                } catch (IllegalStateException e) {
+                    return e;
+                }
+            });
+            // Before, the step was queued on b and a waited out b's turn: no refusal came back.
+            assertTrue(refused instanceof IllegalStateException && refused.getMessage().contains("another loop"),
+                "refused, naming why: " + refused);
+            LoopControl.of(b).resume();
+        }
+    }
+
     @Test
     void injectedPairsReachTheTables() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
