@@ -26,7 +26,17 @@ final class Dispatcher {
     private volatile ErrorHandler errorHandler = Dispatcher::defaultError;
     private volatile TurnHandler turnHandler = Dispatcher::defaultTurn;
     private volatile long stale;
-    private volatile long events;
+    /** Written by the loop thread once a turn, read anywhere: a release store, as TurnClock's counters. */
+    private long events;
+    private static final java.lang.invoke.VarHandle EVENTS;
+
+    static {
+        try {
+            EVENTS = java.lang.invoke.MethodHandles.lookup().findVarHandle(Dispatcher.class, "events", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Dispatcher(EventLoop loop, FdTable table) {
         this.loop = loop;
@@ -38,7 +48,7 @@ final class Dispatcher {
     }
 
     long events() {
-        return events;
+        return (long) EVENTS.getAcquire(this);
     }
 
     void setTurnHandler(TurnHandler handler) {
@@ -55,7 +65,7 @@ final class Dispatcher {
 
     /** Hands one turn's pairs to the per-turn callback, isolating what it throws. */
     void turn(Ready ready) {
-        events += ready.size();
+        EVENTS.setRelease(this, events + ready.size());
         try {
             turnHandler.onTurn(loop, ready);
         } catch (Throwable t) {

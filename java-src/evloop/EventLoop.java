@@ -287,7 +287,7 @@ public final class EventLoop implements AutoCloseable {
      *     timestamp that costs no clock read (libuv's {@code uv_now}), for stamping activity
      */
     public long now() {
-        return core.lastWake;
+        return core.clock.lastWake();
     }
 
     /**

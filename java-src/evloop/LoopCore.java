@@ -43,21 +43,8 @@ final class LoopCore {
     /** True while the per-turn callback runs on {@link #ready}: nothing may refill it meanwhile. */
     boolean dispatching;
 
-    // Written by the loop thread only and read from anywhere: volatile is enough.
-    private volatile long turns;
-    private volatile long tasksRun;
-    private volatile long timersFired;
-    private volatile long idleNanos;
-    private volatile long busyNanos;
-    /** When the last wait returned: the start of the busy time that the next wait ends. */
-    volatile long lastWake = System.nanoTime();
-    /**
-     * {@link #lastWake} while a turn is between its waits, {@link #NOT_BUSY} while the loop waits
-     * or is not running: lets {@link #stats()} count the busy time of a turn that has not ended
-     * (a handler stuck in one callback), with no clock read of its own on the loop thread.
-     */
-    private volatile long busySince = NOT_BUSY;
-    private static final long NOT_BUSY = Long.MIN_VALUE;
+    /** The two clock reads per turn, the utilisation figures and the counters. */
+    final TurnClock clock = new TurnClock();
 
     LoopCore(EventLoop loop, Epoll epoll, EventFd wakeFd, int maxEvents) throws NativeException {
         this.loop = loop;
@@ -114,7 +101,7 @@ final class LoopCore {
         try {
             return turn(timeoutMillis);
         } finally {
-            turnReturned();
+            clock.turnReturned();
             leave();
         }
     }
@@ -142,8 +129,7 @@ final class LoopCore {
     /** The body of run(): turns, or held turns, until stop; then what was queued before the stop. */
     void runUntilStopped() {
         owner.serving(true);
-        // Time the loop was not running is neither busy nor idle.
-        lastWake = System.nanoTime();
+        clock.started();
         try {
             while (!stopRequested) {
                 held = !owner.isClosing() && hooks.holds(loop);
@@ -154,12 +140,9 @@ final class LoopCore {
                 }
             }
             held = false;
-            tasksRun += tasks.runAll(guarded, tasks.queued());
+            clock.tasksRun(tasks.runAll(guarded, tasks.queued()));
         } finally {
-            long now = System.nanoTime();
-            busySince = NOT_BUSY;
-            busyNanos += now - lastWake;
-            lastWake = now;
+            clock.stopped();
             owner.serving(false);
             stopRequested = owner.isClosing();
         }
@@ -182,8 +165,8 @@ final class LoopCore {
             if (ready.size() > 0) {
                 dispatchTurn();
             }
-            timersFired += timers.runDue(after, guarded);
-            tasksRun += tasks.runQueued(guarded);
+            clock.timersFired(timers.runDue(after, guarded));
+            clock.tasksRun(tasks.runQueued(guarded));
             return ready.size();
         } finally {
             owner.leaveTurn();
@@ -201,24 +184,17 @@ final class LoopCore {
         }
         endWait(before, 0);
         tasks.drainWakeup();
-        tasksRun += tasks.runQueued(guarded);
+        clock.tasksRun(tasks.runQueued(guarded));
     }
 
     private long startWait() {
-        long now = System.nanoTime();
-        // busySince first: a reader that still sees it set has not seen busyNanos grow (stats()).
-        busySince = NOT_BUSY;
-        busyNanos += now - lastWake;
+        long now = clock.startWait();
         hooks.beforeWait(loop);
         return now;
     }
 
     private long endWait(long before, int pairs) {
-        long now = System.nanoTime();
-        idleNanos += now - before;
-        lastWake = now;
-        busySince = now;
-        turns++;
+        long now = clock.endWait(before);
         hooks.afterWait(loop, pairs);
         return now;
     }
@@ -226,7 +202,7 @@ final class LoopCore {
     private void dispatchTurn() {
         dispatching = true;
         try {
-            hooks.onTurn(loop, turns, ready);
+            hooks.onTurn(loop, clock.turns(), ready);
             dispatcher.turn(ready);
         } finally {
             dispatching = false;
@@ -255,38 +231,13 @@ final class LoopCore {
     }
 
     LoopStats stats() {
-        return new LoopStats(turns, dispatcher.events(), dispatcher.stale(), tasks.wakeups(), tasksRun,
-            timersFired, table.count(), timers.size(), idleNanos, busyNanosNow());
+        return new LoopStats(clock.turns(), dispatcher.events(), dispatcher.stale(), tasks.wakeups(), clock.tasksRun(),
+            clock.timersFired(), table.count(), timers.size(), clock.idleNanos(), clock.busyNanos());
     }
 
     /** See {@link EventLoop#turnNanos()}. */
     long turnNanos() {
-        long since = busySince;
-        return since == NOT_BUSY ? 0 : Math.max(0, System.nanoTime() - since);
-    }
-
-    /**
-     * A runOnce() from outside the loop has returned: no turn is in progress until the next one,
-     * whose wait counts the time since this one's as busy, as it always has.
-     */
-    void turnReturned() {
-        busySince = NOT_BUSY;
-    }
-
-    /**
-     * The busy time so far, the turn in progress included. startWait clears busySince before it
-     * adds to busyNanos, so if busySince reads the same before and after busyNanos, and is set,
-     * that busyNanos does not hold the turn since then yet; a changed busySince means a wait
-     * began or ended meanwhile: read again.
-     */
-    private long busyNanosNow() {
-        long since;
-        long busy;
-        do {
-            since = busySince;
-            busy = busyNanos;
-        } while (since != busySince);
-        return since == NOT_BUSY ? busy : busy + Math.max(0, System.nanoTime() - since);
+        return clock.turnNanos();
     }
 
     /** See {@link EventLoop#stop()}. */
@@ -345,9 +296,9 @@ final class LoopCore {
      */
     private void finishClose() {
         try {
-            tasksRun += tasks.runAll(guarded, Integer.MAX_VALUE);
+            clock.tasksRun(tasks.runAll(guarded, Integer.MAX_VALUE));
             hooks.onClose(loop);
-            tasksRun += tasks.runAll(guarded, Integer.MAX_VALUE);
+            clock.tasksRun(tasks.runAll(guarded, Integer.MAX_VALUE));
             int cancelled = timers.cancelAll();
             if (cancelled > 0) {
                 LOG.log(Level.DEBUG, "evloop: closing cancelled " + cancelled + " pending timers");
