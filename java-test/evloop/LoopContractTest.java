@@ -162,7 +162,7 @@ class LoopContractTest {
                 producers.add(p);
             }
             go.set(true);
-            Thread.sleep(2);
+            TestFds.await("the producers to be scheduling", 5000, () -> accepted.size() >= 64);
             loop.close();
             for (Thread p : producers) {
                 p.join(10_000);
@@ -210,7 +210,7 @@ class LoopContractTest {
                 th.start();
                 turners.add(th);
             }
-            Thread.sleep(1);
+            TestFds.await("the turners to be turning", 5000, () -> loop.stats().turns() >= 16);
             loop.close();
             stop.set(true);
             for (Thread th : turners) {
@@ -226,7 +226,9 @@ class LoopContractTest {
         try (EventLoop loop = EventLoop.open()) {
             LoopControl.of(loop).watch(50, 0, null);
             loop.runOnce(0);     // one turn from the REPL, then nobody runs the loop
-            Thread.sleep(500);
+            long checks = LoopControl.of(loop).watchChecks();
+            // 20 checks 25 ms apart: well past the 50 ms a stall would take to be reported.
+            TestFds.await("the watchdog to look 20 times", 10_000, () -> LoopControl.of(loop).watchChecks() >= checks + 20);
             long stalls = LoopControl.of(loop).stalls();
             LoopControl.of(loop).watch(0, 0, null);
             assertEquals(0, stalls, "stall reported although no turn is running");
@@ -241,7 +243,8 @@ class LoopContractTest {
             LoopControl.of(loop).watch(50, 0, null);
             loop.stop();
             t.join(5000);
-            Thread.sleep(500);
+            long checks = LoopControl.of(loop).watchChecks();
+            TestFds.await("the watchdog to look 20 times", 10_000, () -> LoopControl.of(loop).watchChecks() >= checks + 20);
             long stalls = LoopControl.of(loop).stalls();
             LoopControl.of(loop).watch(0, 0, null);
             assertEquals(0, stalls, "stall reported for a stopped loop");
@@ -256,8 +259,11 @@ class LoopContractTest {
     void aNeverTimerDoesNotHideADueOne() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
             AtomicInteger ran = new AtomicInteger();
+            long scheduled = System.nanoTime();
             loop.schedule(0, TimeUnit.NANOSECONDS, ran::incrementAndGet);
-            Thread.sleep(5);
+            while (System.nanoTime() - scheduled < TimeUnit.MILLISECONDS.toNanos(5)) {
+                Thread.onSpinWait();   // the clock has moved past the first timer's deadline
+            }
             loop.schedule(Long.MAX_VALUE, TimeUnit.NANOSECONDS, () -> {});
             loop.runOnce(100);
             loop.runOnce(100);

@@ -137,6 +137,15 @@ public final class LoopControl {
         return watch.stalls();
     }
 
+    /**
+     * @return how many times the watchdog has looked at this loop since it was created: one who
+     *     wants to know that a quiet watchdog is watching, and not just not yet awake, waits for
+     *     this to grow
+     */
+    public long watchChecks() {
+        return watch.checks();
+    }
+
     /** @return spinning episodes the watchdog reported */
     public long spins() {
         return watch.spins();

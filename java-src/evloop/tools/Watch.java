@@ -32,6 +32,7 @@ final class Watch implements LoopHook {
     private volatile long turnsWithPairs;
     private volatile long stalls;
     private volatile long spins;
+    private volatile long checks;
 
     // Checker thread only (and configure, under the lock).
     private ScheduledFuture<?> check;
@@ -62,6 +63,10 @@ final class Watch implements LoopHook {
 
     long stalls() {
         return stalls;
+    }
+
+    long checks() {
+        return checks;
     }
 
     long spins() {
@@ -100,6 +105,7 @@ final class Watch implements LoopHook {
             }
             checkStall();
             checkSpin();
+            checks++;
         } catch (Throwable t) {
             // The checker thread is shared by every watched loop: nothing may end it.
             LOG.log(Level.WARNING, "evloop watchdog check failed", t);

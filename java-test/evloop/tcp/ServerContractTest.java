@@ -254,25 +254,31 @@ class ServerContractTest {
     void twoCallsOnAnIdleLoopBothAnswer() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
             CountDownLatch inFirst = new CountDownLatch(1);
+            Thread second = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean();
+            // The first call holds the loop until the second is waiting for it: then they race.
             Thread first = new Thread(() -> loop.call(() -> {
                 inFirst.countDown();
-                try {
-                    Thread.sleep(300);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                TestFds.await("the second call to wait for the loop", 5000,
+                    () -> calling.get() && waiting(second));
                 return null;
             }));
             first.start();
             inFirst.await();
             Throwable t = null;
+            calling.set(true);
             try {
-                loop.call(() -> 1, java.time.Duration.ofSeconds(2));
+                loop.call(() -> 1, java.time.Duration.ofSeconds(5));
             } catch (Throwable e) {
                 t = e;
             }
             first.join();
             assertEquals(null, t, "second call() on an idle loop");
         }
+    }
+
+    private static boolean waiting(Thread t) {
+        Thread.State st = t.getState();
+        return st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING || st == Thread.State.BLOCKED;
     }
 }
