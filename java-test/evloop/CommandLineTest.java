@@ -99,21 +99,6 @@ class CommandLineTest {
         }
     }
 
-    /** A line through a Unix socket, with the JDK's own client. */
-    private static String echoOver(Path socket, String line) throws Exception {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
-            ByteBuffer in = ByteBuffer.allocate(1024);
-            while (in.position() == 0 || in.get(in.position() - 1) != '\n') {
-                if (ch.read(in) < 0) {
-                    break;
-                }
-            }
-            return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8);
-        }
-    }
-
     /** The classpath of the tests without nREPL's jar, as a project that does not depend on it has. */
     private static String withoutNrepl() {
         String sep = java.io.File.separator;
@@ -163,7 +148,7 @@ class CommandLineTest {
                 }).get(120, TimeUnit.SECONDS);
                 assertEquals("evloop echo server listening on unix:" + socket, banner, e.getKey() + ": " + j.stderr());
                 assertTrue(Files.exists(socket), e.getKey());
-                assertEquals("over unix ✓\n", echoOver(socket, "over unix ✓\n"), e.getKey());
+                assertEquals("over unix ✓\n", TestFds.unixEcho(socket, "over unix ✓\n"), e.getKey());
                 j.process.destroy();   // SIGTERM: the shutdown hook stops the server
                 assertTrue(j.process.waitFor(60, TimeUnit.SECONDS), e.getKey() + " did not exit");
                 assertFalse(Files.exists(socket), e.getKey() + ": the socket file went with the server");

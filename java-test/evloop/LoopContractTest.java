@@ -475,14 +475,7 @@ class LoopContractTest {
     void runStartedWhileAnotherThreadQueriesAnIdleLoopWaitsForTheQuery() throws Exception {
         try (EventLoop loop = EventLoop.open()) {
             List<Throwable> runFailed = new CopyOnWriteArrayList<>();
-            Thread runner = new Thread(() -> {
-                try {
-                    loop.run();
-                } catch (Throwable t) {
-                    runFailed.add(t);
-                }
-            }, "runner");
-            runner.setDaemon(true);
+            Thread runner = runner(loop, runFailed);
             loop.call(() -> {
                 runner.start();
                 TestFds.await("run() to wait for the query, or to give up", 5000,
@@ -506,14 +499,7 @@ class LoopContractTest {
         for (int round = 0; round < 200; round++) {
             try (EventLoop loop = EventLoop.open()) {
                 List<Throwable> runFailed = new CopyOnWriteArrayList<>();
-                Thread runner = new Thread(() -> {
-                    try {
-                        loop.run();
-                    } catch (Throwable t) {
-                        runFailed.add(t);
-                    }
-                }, "runner");
-                runner.setDaemon(true);
+                Thread runner = runner(loop, runFailed);
                 runner.start();
                 for (int i = 0; i < 200 && loop.thread() != runner; i++) {
                     loop.call(() -> null);   // borrows while nobody runs the loop
@@ -524,6 +510,19 @@ class LoopContractTest {
                 runner.join(5000);
             }
         }
+    }
+
+    /** A daemon thread, not started, that runs {@code loop} and keeps what run() threw in {@code failed}. */
+    private static Thread runner(EventLoop loop, List<Throwable> failed) {
+        Thread t = new Thread(() -> {
+            try {
+                loop.run();
+            } catch (Throwable e) {
+                failed.add(e);
+            }
+        }, "runner");
+        t.setDaemon(true);
+        return t;
     }
 
     private static Object answerOrError(EventLoop loop) {

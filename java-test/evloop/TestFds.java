@@ -65,4 +65,19 @@ public final class TestFds {
         await("loop thread to start", 5000, loop::isRunning);
         return t;
     }
+
+    /** A line through the JDK's own Unix socket client, an independent peer; the reply, newline included. */
+    public static String unixEcho(java.nio.file.Path path, String line) throws Exception {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.connect(java.net.UnixDomainSocketAddress.of(path));
+            ch.write(ByteBuffer.wrap(line.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            ByteBuffer in = ByteBuffer.allocate(1024);
+            while (in.position() == 0 || in.get(in.position() - 1) != '\n') {
+                if (ch.read(in) < 0) {
+                    break;
+                }
+            }
+            return new String(in.array(), 0, in.position(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
 }

@@ -39,21 +39,6 @@ class UnixSocketTest {
         return TcpServer.start(cfg, (c, line) -> c.send(line));
     }
 
-    /** A line through the JDK's own Unix socket client: an independent peer. */
-    private static String jdkEcho(Path path, String line) throws Exception {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(path));
-            ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
-            ByteBuffer in = ByteBuffer.allocate(1024);
-            while (in.position() == 0 || in.get(in.position() - 1) != '\n') {
-                if (ch.read(in) < 0) {
-                    break;
-                }
-            }
-            return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8);
-        }
-    }
-
     private static String evloopEcho(String path, String line) throws Exception {
         try (EventLoopGroup g = EventLoopGroup.start(1, "unix-client")) {
             LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
@@ -75,7 +60,7 @@ class UnixSocketTest {
             assertEquals(UnixAddress.of(path.toString()), s.address());
             assertEquals(-1, s.port());
             assertTrue(Files.exists(path));
-            assertEquals("hello\n", jdkEcho(path, "hello\n"));
+            assertEquals("hello\n", TestFds.unixEcho(path, "hello\n"));
             assertEquals("héllo ✓\n", evloopEcho(path.toString(), "héllo ✓\n"));
         }
         assertFalse(Files.exists(path), "removed on close");
@@ -100,7 +85,7 @@ class UnixSocketTest {
             }
             assertTrue(Files.exists(path), "the stale file is there");
             try (TcpServer s = echo(new ServerConfig().unixPath(path.toString()).unixFileMode(0600))) {
-                assertEquals("replaced\n", jdkEcho(path, "replaced\n"));
+                assertEquals("replaced\n", TestFds.unixEcho(path, "replaced\n"));
                 assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(path)));
                 UncheckedIOException e = assertThrows(UncheckedIOException.class,
                     () -> echo(new ServerConfig().unixPath(path.toString())));
@@ -108,7 +93,7 @@ class UnixSocketTest {
                 assertEquals(Errno.EADDRINUSE, ne.errno());
                 assertEquals("bind(" + path + "): EADDRINUSE (Address already in use: a server is listening on it)",
                     ne.getMessage());
-                assertEquals("still served\n", jdkEcho(path, "still served\n"), "the live server was not disturbed");
+                assertEquals("still served\n", TestFds.unixEcho(path, "still served\n"), "the live server was not disturbed");
             }
             assertFalse(Files.exists(path), "removed with its server");
         }
@@ -169,7 +154,7 @@ class UnixSocketTest {
                 }
                 try {
                     assertEquals(1, started.size(), "round " + round + ": one server owns the path, the others were refused");
-                    assertEquals(winner + "reached\n", jdkEcho(path, "reached\n"), "the path leads to the server that started");
+                    assertEquals(winner + "reached\n", TestFds.unixEcho(path, "reached\n"), "the path leads to the server that started");
                 } finally {
                     started.forEach(TcpServer::close);
                 }
