@@ -135,15 +135,10 @@ class ClientLifecycleTest {
     void aLoopThatClosesUnderItsConnectionsClosesThemAndItsListeners() throws Exception {
         EventLoopGroup g = EventLoopGroup.start(1, "s");
         List<DisconnectCause> causes = new CopyOnWriteArrayList<>();
-        TcpServer s = TcpServer.start(g.loop(0), new ServerConfig().port(0), new TcpHandler() {
+        TcpServer s = TcpServer.start(g.loop(0), new ServerConfig().port(0), new Recording(causes) {
             @Override
             public void onMessage(Connection c, ByteBuffer f) {
                 c.send(f);
-            }
-
-            @Override
-            public void onDisconnect(Connection c, DisconnectCause cause) {
-                causes.add(cause);
             }
         });
         try (Client c = new Client(s.port())) {
@@ -164,19 +159,11 @@ class ClientLifecycleTest {
     void closeFromTheClientsOwnLoopThreadStillLetsItsConnectionsFlush() throws Exception {
         List<DisconnectCause> causes = new CopyOnWriteArrayList<>();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0), (c, f) -> c.send(f))) {
-            TcpClient client = TcpClient.create(new ClientConfig().port(s.port()), new TcpHandler() {
+            TcpClient client = TcpClient.create(new ClientConfig().port(s.port()), new Recording(causes) {
                 @Override
                 public void onConnect(Connection c) {
                     c.send("bye\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     c.client().close();   // on the client's own loop thread
-                }
-
-                @Override
-                public void onMessage(Connection c, ByteBuffer f) {}
-
-                @Override
-                public void onDisconnect(Connection c, DisconnectCause cause) {
-                    causes.add(cause);
                 }
             });
             client.connect();

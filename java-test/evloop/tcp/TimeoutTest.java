@@ -19,15 +19,10 @@ class TimeoutTest {
     private final List<DisconnectCause> causes = new CopyOnWriteArrayList<>();
 
     private TcpServer echo(ServerConfig cfg) {
-        return TcpServer.start(cfg.port(0), new TcpHandler() {
+        return TcpServer.start(cfg.port(0), new Recording(causes) {
             @Override
             public void onMessage(Connection c, ByteBuffer line) {
                 c.send(line);
-            }
-
-            @Override
-            public void onDisconnect(Connection c, DisconnectCause cause) {
-                causes.add(cause);
             }
         });
     }
@@ -55,10 +50,7 @@ class TimeoutTest {
     void aPeerThatHalfClosedIsNotASlowSenderItsLateAnswerStillArrives() throws Exception {
         // The answer comes four read timeouts after the peer's EOF: only the read timeout could
         // cut it off, and after EOF nothing more can be read, so it must not.
-        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(100)), new TcpHandler() {
-                @Override
-                public void onMessage(Connection c, ByteBuffer line) {}
-
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(100)), new Recording(causes) {
                 @Override
                 public boolean onPeerClosed(Connection c) {
                     c.loop().schedule(400, TimeUnit.MILLISECONDS, () -> {
@@ -66,11 +58,6 @@ class TimeoutTest {
                         c.close();
                     });
                     return true;
-                }
-
-                @Override
-                public void onDisconnect(Connection c, DisconnectCause cause) {
-                    causes.add(cause);
                 }
             });
              Client c = new Client(s.port())) {
@@ -116,19 +103,11 @@ class TimeoutTest {
     @Test
     void theWriteTimeoutResetsAConnectionWhoseOutputIsStuck() throws Exception {
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).writeTimeout(Duration.ofMillis(300)),
-                new TcpHandler() {
+                new Recording(causes) {
                     @Override
                     public void onConnect(Connection c) {
                         byte[] lots = new byte[32 << 20];   // far more than the socket buffers hold
                         c.send(lots);
-                    }
-
-                    @Override
-                    public void onMessage(Connection c, ByteBuffer line) {}
-
-                    @Override
-                    public void onDisconnect(Connection c, DisconnectCause cause) {
-                        causes.add(cause);
                     }
                 });
              Client notReading = new Client(s.port())) {
@@ -147,18 +126,10 @@ class TimeoutTest {
             causes.clear();
             ServerConfig cfg = new ServerConfig().port(0).closeTimeout(Duration.ofSeconds(30)).watermarks(64 << 20, 64 << 20);
             cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
-            try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
+            try (TcpServer s = TcpServer.start(cfg, new Recording(causes) {
                     @Override
                     public void onConnect(Connection c) {
                         c.send(new byte[32 << 20]);   // far more than the socket buffers hold
-                    }
-
-                    @Override
-                    public void onMessage(Connection c, ByteBuffer line) {}
-
-                    @Override
-                    public void onDisconnect(Connection c, DisconnectCause cause) {
-                        causes.add(cause);
                     }
                 });
                  Client notReading = new Client(s.port())) {
@@ -180,7 +151,7 @@ class TimeoutTest {
             causes.clear();
             ServerConfig cfg = new ServerConfig().port(0);
             cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
-            try (TcpServer s = TcpServer.start(cfg, new TcpHandler() {
+            try (TcpServer s = TcpServer.start(cfg, new Recording(causes) {
                     @Override
                     public void onConnect(Connection c) {
                         c.pauseReading();
@@ -190,11 +161,6 @@ class TimeoutTest {
                     @Override
                     public void onMessage(Connection c, ByteBuffer line) {
                         c.send(line);
-                    }
-
-                    @Override
-                    public void onDisconnect(Connection c, DisconnectCause cause) {
-                        causes.add(cause);
                     }
                 });
                  Client c = new Client(s.port())) {
@@ -212,18 +178,13 @@ class TimeoutTest {
     void theReadClockStandsStillWhileOutputBackpressurePausesReading() throws Exception {
         // The peer asks for more than the high watermark and does not read it for a while:
         // reading pauses for the backlog, and a peer waiting for its answer is not a slow sender.
-        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(1000)), new TcpHandler() {
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(1000)), new Recording(causes) {
                 @Override
                 public void onMessage(Connection c, ByteBuffer line) {
                     if (line.remaining() == 4) {
                         c.send(new byte[16 << 20]);   // "big\n": 16 MiB of zeros
                     }
                     c.send(line);
-                }
-
-                @Override
-                public void onDisconnect(Connection c, DisconnectCause cause) {
-                    causes.add(cause);
                 }
             });
              Client c = new Client(s.port())) {
@@ -246,10 +207,7 @@ class TimeoutTest {
                 java.util.concurrent.CompletableFuture<DisconnectCause> ended = new java.util.concurrent.CompletableFuture<>();
                 ClientConfig cfg = new ClientConfig().port(s.port());
                 cfg = which == DisconnectCause.IDLE_TIMEOUT ? cfg.idleTimeout(Duration.ofMillis(300)) : cfg.readTimeout(Duration.ofMillis(300));
-                Connection c = TcpClient.connect(g.loop(0), cfg, new TcpHandler() {
-                    @Override
-                    public void onMessage(Connection c, ByteBuffer line) {}
-
+                Connection c = TcpClient.connect(g.loop(0), cfg, new Recording(causes) {
                     @Override
                     public void onDisconnect(Connection c, DisconnectCause cause) {
                         ended.complete(cause);
@@ -266,7 +224,7 @@ class TimeoutTest {
     void theWriteTimeoutWaitsWhileSlowOutputKeepsMovingAndFiresOnceWhenItSticks() throws Exception {
         int size = 16 << 20;
         AtomicInteger fired = new AtomicInteger();
-        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).writeTimeout(Duration.ofMillis(1000)), new TcpHandler() {
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0).writeTimeout(Duration.ofMillis(1000)), new Recording(causes) {
                 @Override
                 public void onConnect(Connection c) {
                     c.send(new byte[size]);   // read slowly but steadily: more than a second's worth
@@ -281,11 +239,6 @@ class TimeoutTest {
                 public boolean onTimeout(Connection c, DisconnectCause which) {
                     fired.incrementAndGet();
                     return false;
-                }
-
-                @Override
-                public void onDisconnect(Connection c, DisconnectCause cause) {
-                    causes.add(cause);
                 }
             });
              Client slow = new Client(s.port())) {
@@ -312,7 +265,7 @@ class TimeoutTest {
     void aHandlerCanKeepAConnectionThatTimedOut() throws Exception {
         AtomicInteger fired = new AtomicInteger();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(100)),
-                new TcpHandler() {
+                new Recording(causes) {
                     @Override
                     public void onMessage(Connection c, ByteBuffer line) {
                         c.send(line);
@@ -321,11 +274,6 @@ class TimeoutTest {
                     @Override
                     public boolean onTimeout(Connection c, DisconnectCause which) {
                         return fired.incrementAndGet() < 3;   // keep it twice, then let it go
-                    }
-
-                    @Override
-                    public void onDisconnect(Connection c, DisconnectCause cause) {
-                        causes.add(cause);
                     }
                 });
              Client c = new Client(s.port())) {
@@ -338,18 +286,10 @@ class TimeoutTest {
 
     @Test
     void timeoutsCanBeChangedPerConnection() throws Exception {
-        try (TcpServer s = TcpServer.start(new ServerConfig().port(0), new TcpHandler() {
+        try (TcpServer s = TcpServer.start(new ServerConfig().port(0), new Recording(causes) {
                 @Override
                 public void onConnect(Connection c) {
                     c.setTimeouts(Duration.ofMillis(200), Duration.ZERO, Duration.ZERO);
-                }
-
-                @Override
-                public void onMessage(Connection c, ByteBuffer line) {}
-
-                @Override
-                public void onDisconnect(Connection c, DisconnectCause cause) {
-                    causes.add(cause);
                 }
             });
              Client c = new Client(s.port())) {
@@ -383,10 +323,7 @@ class TimeoutTest {
     void keepingATimedOutConnectionAndReArmingNeverPilesUpTimers() throws Exception {
         java.util.concurrent.atomic.AtomicInteger fired = new java.util.concurrent.atomic.AtomicInteger();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).idleTimeout(Duration.ofMillis(30)),
-                new TcpHandler() {
-                    @Override
-                    public void onMessage(Connection c, ByteBuffer line) {}
-
+                new Recording(causes) {
                     @Override
                     public boolean onTimeout(Connection c, DisconnectCause which) {
                         fired.incrementAndGet();
@@ -405,25 +342,16 @@ class TimeoutTest {
     void aClosingConnectionHearsNoMoreTimeouts() throws Exception {
         List<DisconnectCause> timeouts = new CopyOnWriteArrayList<>();
         try (TcpServer s = TcpServer.start(new ServerConfig().port(0).readTimeout(Duration.ofMillis(100))
-                 .closeTimeout(Duration.ofMillis(800)), new TcpHandler() {
+                 .closeTimeout(Duration.ofMillis(800)), new Recording(causes) {
                 @Override
                 public void onConnect(Connection c) {
                     c.send(new byte[32 << 20]);   // more than the peer reads: the close has to wait
                     c.close();
                 }
-
-                @Override
-                public void onMessage(Connection c, ByteBuffer line) {}
-
                 @Override
                 public boolean onTimeout(Connection c, DisconnectCause which) {
                     timeouts.add(which);
                     return false;
-                }
-
-                @Override
-                public void onDisconnect(Connection c, DisconnectCause cause) {
-                    causes.add(cause);
                 }
             });
              Client notReading = new Client(s.port())) {
