@@ -14,6 +14,8 @@ public final class NativeException extends IOException {
     private final String syscall;
     /** The errno value the call failed with. */
     private final int errno;
+    /** The text after the errno name, kept for {@link #withDetail}. */
+    private final String description;
 
     /**
      * The exception for a failed call. The wrappers of {@code evloop.sys} build it with the C
@@ -29,6 +31,21 @@ public final class NativeException extends IOException {
         super(syscall + "(" + detail + "): " + Errno.name(errno) + " (" + description + ")");
         this.syscall = syscall;
         this.errno = errno;
+        this.description = description;
+    }
+
+    /**
+     * The same failure reported on another detail, with this one as its cause: code that made
+     * the call on a user's behalf under a name of its own (a Unix socket bound under a
+     * temporary name, say) names what the user asked for instead.
+     *
+     * @param detail the arguments the message should show
+     * @return the new exception
+     */
+    public NativeException withDetail(String detail) {
+        NativeException e = new NativeException(syscall, detail, errno, description);
+        e.initCause(this);
+        return e;
     }
 
     /**

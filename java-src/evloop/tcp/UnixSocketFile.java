@@ -111,7 +111,11 @@ final class UnixSocketFile {
             return publishDirectly(fd, target, backlog, mode);
         }
         try {
-            sockets.bindUnix(fd.fd(), tmp.toString());
+            try {
+                sockets.bindUnix(fd.fd(), tmp.toString());
+            } catch (NativeException e) {
+                throw e.withDetail(target.toString());   // the user's path, not the temporary name
+            }
             Object inode = inode(tmp);
             setMode(tmp, mode);
             sockets.listen(fd.fd(), backlog);

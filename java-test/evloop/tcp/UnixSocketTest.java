@@ -307,4 +307,13 @@ class UnixSocketTest {
         assertThrows(IllegalArgumentException.class, () -> echo(new ServerConfig().unixPath(tooLong)));
         assertTrue(TestFds.openFds() <= before, "the socket made for it was closed");
     }
+
+    @Test
+    void aPathInADirectoryThatDoesNotExistIsNamedAsGivenNotAsItsTemporaryName() {
+        String path = dir.resolve("missing").resolve("x.sock").toString();
+        UncheckedIOException e = assertThrows(UncheckedIOException.class,
+            () -> echo(new ServerConfig().unixPath(path)));
+        NativeException ne = assertInstanceOf(NativeException.class, e.getCause());
+        assertEquals("bind(" + path + "): ENOENT (No such file or directory)", ne.getMessage());
+    }
 }
