@@ -153,18 +153,26 @@
                      {:key :handler :value f})))
    (impl/tcp-handler f (check-options "evloop.async/handler" opts))))
 
+(defn- conn-of
+  "The connection `x` is: a Connection, or the map `connect!` returns."
+  ^Connection [f x]
+  (let [c (if (map? x) (:conn x) x)]
+    (if (instance? Connection c)
+      c
+      (throw (options/bad f :conn x "a connection (evloop.tcp.Connection), or the map connect! returns")))))
+
 (defn channels
   "`conn`'s channels as `{:in :out :closed}` (see `closed`), or nil for a
-  connection without channels."
-  [^Connection conn]
-  (when-let [st (impl/channels-of conn)]
+  connection without channels. `conn` may also be the map `connect!` returns."
+  [conn]
+  (when-let [st (impl/channels-of (conn-of "channels" conn))]
     {:in (:in st) :out (:out st) :closed (:closed st)}))
 
 (defn closed
   "A promise channel that delivers, once `conn` has ended, why: a keyword such
   as :peer-closed, :reset, :local-close or :server-stop."
-  [^Connection conn]
-  (:closed (channels conn)))
+  [conn]
+  (:closed (channels (conn-of "closed" conn))))
 
 (defn connect!
   "Opens a client connection with channels and returns, once connected,
@@ -179,6 +187,9 @@
   after its last frame, and `out` (what was put before is still sent);
   closing `out` closes the connection."
   [opts]
+  (when-not (map? opts)
+    (throw (ex-info (str "evloop.async/connect!: options must be a map such as {:port 6666}, got " (pr-str opts))
+                    {:key nil :value opts})))
   (let [ch-keys (disj (set (keys channel-options)) :blocking)
         h (handler (fn [_ _ _] nil) (select-keys opts ch-keys))
         conn (ev/connect! (apply dissoc opts ch-keys) h)]
@@ -190,8 +201,8 @@
   :read-paused? (reading stopped because `in` is full), :out-paused? (the
   loop stopped taking from `out`: the connection is not writable), and
   :peer-closed?. Nil for a connection without channels."
-  [^Connection conn]
-  (:info (impl/channels-of conn)))
+  [conn]
+  (:info (impl/channels-of (conn-of "channel-info" conn))))
 
 (defn connections
   "`evloop.core/connections` of `server`, each with its `channel-info` under

@@ -32,7 +32,8 @@
   (6666 by default, with nREPL on 7888 beside it, as `dev/clj -M:echo`)."
   (:require [evloop.core :as ev]
             [evloop.echo :as echo]
-            [evloop.impl.cli :as cli])
+            [evloop.impl.cli :as cli]
+            [evloop.impl.options :as options])
   (:import (evloop.net Fd Net)
            (java.io ByteArrayOutputStream)
            (java.net InetSocketAddress)
@@ -206,6 +207,8 @@
   thread of its own, makes it `@server`, and returns the server map, whose
   :port is the bound port. Stop it with `stop`."
   [port]
+  (options/arg! "evloop.chicken/start" :port port
+                (options/int-option 0 65535))
   (let [listener (Net/listen (InetSocketAddress. "127.0.0.1" (int port)) 1024)
         lp (ev/open-loop)
         srv {:loop lp :listener listener :clients (atom {})
@@ -223,6 +226,8 @@
   "Stops the loop, then closes the listener and every client: the fds the
   server owns. `server` is nil afterwards, if it held this one."
   [{lp :loop ^Fd listener :listener clients :clients :as srv}]
+  (options/arg! "evloop.chicken/stop" :server srv
+                [#(and (map? %) (instance? Fd (:listener %))) "a seed server, as evloop.chicken/start returns it"])
   (ev/close! lp)
   (.close listener)
   (doseq [{^Fd f :fd} (vals @clients)]

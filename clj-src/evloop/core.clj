@@ -19,7 +19,8 @@
   connections, counters, utilization), `server-info`, `connections`,
   `recent-turns`, `utilization`. Nothing is kept in this namespace: loops,
   servers and connections are values you hold, so reloading it loses nothing.
-  Bad options get one ex-info that names the key (`(:key (ex-data e))`).
+  Bad options and arguments get one ex-info that names the key
+  (`(:key (ex-data e))`), before anything is changed.
 
   Naming: a `!` ends every function called for its effect on a loop, a
   server or a connection (`on-readable!`, `send!`, `swap-handler!`,
@@ -36,13 +37,22 @@
             [evloop.impl.print]
             [evloop.impl.server :as server]
             [evloop.impl.tables :as tables])
-  (:import (evloop EventLoop ScheduledTask Trigger)
+  (:import (evloop EventLoop Interest ScheduledTask Trigger)
            (evloop.tcp Connection Sender)
            (java.nio ByteBuffer)
-           (java.nio.charset Charset StandardCharsets)
+           (java.nio.charset StandardCharsets)
            (java.util.concurrent TimeUnit)))
 
 (set! *warn-on-reflection* true)
+
+(def ^:private callback-arg
+  [handler/callable? "a fn or a var holding one"])
+
+(def ^:private table-entry-arg
+  [#(or (nil? %) (handler/callable? %)) "a fn of [fd events], a var holding one, or nil to take the entry out"])
+
+(defn- fd! [f fd]
+  (options/arg! f :fd fd options/fd-arg))
 
 ;; ---- events ------------------------------------------------------------------
 
@@ -52,6 +62,9 @@
   bit, are not readiness and are ignored) or from a `Set<Interest>`:
   `(decode-events (bit-or 1 0x2000))` => `#{:in :rdhup}`."
   [bits-or-set]
+  (options/arg! "decode-events" :events bits-or-set
+                [#(or (int? %) (and (instance? java.util.Set %) (every? (partial instance? Interest) %)))
+                 "an int bit mask or a Set<evloop.Interest>"])
   (data/events bits-or-set))
 
 (defn encode-events
@@ -78,26 +91,36 @@
   "Puts `(f fd events)` in the read table for `fd`; nil takes it out. The fd
   stays yours: the loop never closes it. If `f` throws, the loop takes the fd
   out of both tables and reports the error; closing it is up to you."
-  [^EventLoop loop fd f]
-  (with-native-errors {:fd fd} (.onReadable loop (int fd) (tables/entry f)))
+  [loop fd f]
+  (options/loop! "on-readable!" loop)
+  (fd! "on-readable!" fd)
+  (options/arg! "on-readable!" :f f table-entry-arg)
+  (with-native-errors {:fd fd} (.onReadable ^EventLoop loop (int fd) (tables/entry f)))
   loop)
 
 (defn on-writable!
   "Puts `(f fd events)` in the write table for `fd`; nil takes it out. The fd
   is watched for :out only while it has an entry: take it out once drained."
-  [^EventLoop loop fd f]
-  (with-native-errors {:fd fd} (.onWritable loop (int fd) (tables/entry f)))
+  [loop fd f]
+  (options/loop! "on-writable!" loop)
+  (fd! "on-writable!" fd)
+  (options/arg! "on-writable!" :f f table-entry-arg)
+  (with-native-errors {:fd fd} (.onWritable ^EventLoop loop (int fd) (tables/entry f)))
   loop)
 
 (defn remove!
   "Takes `fd` out of both tables and epoll. Do this before closing the fd."
-  [^EventLoop loop fd]
-  (with-native-errors {:fd fd} (.remove loop (int fd)))
+  [loop fd]
+  (options/loop! "remove!" loop)
+  (fd! "remove!" fd)
+  (with-native-errors {:fd fd} (.remove ^EventLoop loop (int fd)))
   loop)
 
 (defn set-trigger!
   "How `fd` is reported: :level (default), :edge, :oneshot or :edge-oneshot."
   [^EventLoop loop fd mode]
+  (options/loop! "set-trigger!" loop)
+  (fd! "set-trigger!" fd)
   (let [[ok? allowed] options/trigger-modes]
     (when-not (ok? mode)
       (throw (options/bad "set-trigger!" :mode mode allowed))))
@@ -108,8 +131,8 @@
 (defn dispatch!
   "Inside an `on-turn!` callback: hands this turn's pairs to the read and write
   tables, as the default callback does."
-  [^EventLoop loop]
-  (tables/dispatch! loop)
+  [loop]
+  (tables/dispatch! (options/loop! "dispatch!" loop))
   loop)
 
 (defn on-turn!
@@ -117,60 +140,84 @@
   `[fd #{events}]` from one epoll_wait: the Chicken server's
   fd-event-list-handler. Call `(dispatch! loop)` inside `f` to also run the
   tables; `(on-turn! loop nil)` restores the default."
-  [^EventLoop loop f]
-  (.setTurnHandler loop (tables/turn-handler f))
+  [loop f]
+  (options/loop! "on-turn!" loop)
+  (options/arg! "on-turn!" :f f [#(or (nil? %) (handler/callable? %))
+                                 "a fn of [pairs], a var holding one, or nil for the default"])
+  (.setTurnHandler ^EventLoop loop (tables/turn-handler f))
   loop)
 
 ;; ---- tasks, running it, and the loop as data -------------------------------------
 
 (defn execute!
   "Runs `(f)` on the loop thread; safe from any thread."
-  [^EventLoop loop f]
-  (.execute loop ^Runnable f)
+  [loop f]
+  (options/loop! "execute!" loop)
+  (options/arg! "execute!" :f f callback-arg)
+  (.execute ^EventLoop loop ^Runnable f)
   loop)
 
 (defn schedule!
   "Runs `(f)` on the loop thread after `ms` milliseconds. Returns a task that
   `cancel!` cancels."
-  ^ScheduledTask [^EventLoop loop ms f]
-  (.schedule loop (long ms) TimeUnit/MILLISECONDS ^Runnable f))
+  ^ScheduledTask [loop ms f]
+  (options/loop! "schedule!" loop)
+  (options/arg! "schedule!" :ms ms (options/int-option 0 Long/MAX_VALUE))
+  (options/arg! "schedule!" :f f callback-arg)
+  (.schedule ^EventLoop loop (long ms) TimeUnit/MILLISECONDS ^Runnable f))
 
 (defn cancel!
   "Cancels a scheduled task; true if it will never run, false if it ran."
-  [^ScheduledTask task]
-  (.cancel task))
+  [task]
+  (options/arg! "cancel!" :task task [#(instance? ScheduledTask %) "a task schedule! returned"])
+  (.cancel ^ScheduledTask task))
 
 (defn run-once!
   "Runs one turn on the calling thread, waiting up to `timeout-ms` (-1: until
   something happens). Returns the number of pairs."
   ([loop] (run-once! loop 0))
-  ([^EventLoop loop timeout-ms] (.runOnce loop (int timeout-ms))))
+  ([loop timeout-ms]
+   (options/loop! "run-once!" loop)
+   (options/arg! "run-once!" :timeout-ms timeout-ms options/wait-ms-arg)
+   (.runOnce ^EventLoop loop (int timeout-ms))))
 
 (defn run!
   "Runs the loop on the calling thread until `stop!`."
-  [^EventLoop loop]
-  (.run loop))
+  [loop]
+  (.run (options/loop! "run!" loop)))
 
 (defn start-loop!
-  "Runs the loop on a new daemon thread; returns the loop once it runs."
-  [^EventLoop loop]
-  (let [started (promise)]
-    (.execute loop #(deliver started true))
-    (doto (Thread. ^Runnable #(.run loop) "evloop-loop") (.setDaemon true) (.start))
-    @started
+  "Runs the loop on a new daemon thread; returns the loop once it runs. A loop
+  that some thread runs already is refused (ex-info, :key :loop)."
+  [loop]
+  (let [^EventLoop loop (options/loop! "start-loop!" loop)
+        started (promise)
+        ;; Delivered by the new thread only: a loop run elsewhere would run this task there.
+        thread (Thread. ^Runnable (fn []
+                                    (try (.run loop)
+                                         (catch IllegalStateException e (deliver started e))))
+                        "evloop-loop")]
+    (.execute loop #(when (identical? thread (Thread/currentThread)) (deliver started true)))
+    (doto thread (.setDaemon true) (.start))
+    (let [r @started]
+      (when (instance? Throwable r)
+        (throw (ex-info (str "start-loop!: " (.getMessage ^Throwable r)) {:key :loop :value loop} r))))
     loop))
 
 (defn stop!
   "Makes the loop's `run!` return after the tasks queued so far; waits for it
   when called from another thread."
-  [^EventLoop loop]
-  (.stop loop)
+  [loop]
+  (.stop (options/loop! "stop!" loop))
   loop)
 
 (defn close!
-  "Closes a loop, a server, a connection or anything AutoCloseable; idempotent."
-  [^java.lang.AutoCloseable x]
-  (.close x))
+  "Closes a loop, a server, a connection (gracefully, as `close-connection!`)
+  or anything AutoCloseable; idempotent."
+  [x]
+  (cond (instance? Connection x) (.close ^Connection x)
+        (instance? java.lang.AutoCloseable x) (.close ^java.lang.AutoCloseable x)
+        :else (throw (options/bad "close!" :x x "a loop, a server, a connection or another java.lang.AutoCloseable"))))
 
 (def ^:private max-traced-turns 1000000)
 
@@ -179,7 +226,8 @@
   million) for `recent-turns` and `tap>`s each turn as `{:turn n :pairs
   [...]}`. Off by default: it copies every turn's pairs."
   ([loop on?] (trace! loop on? 64))
-  ([^EventLoop loop on? n]
+  ([loop on? n]
+   (options/loop! "trace!" loop)
    (when-not (and (integer? n) (<= 1 n max-traced-turns))
      (throw (options/bad "trace!" :n n (str "an integer from 1 to " max-traced-turns))))
    (tables/record-turns! loop (if on? n 0))
@@ -187,8 +235,8 @@
 
 (defn recent-turns
   "The turns recorded since `trace!`, oldest first: `[{:turn n :pairs [[fd #{..}] ..]} ..]`."
-  [^EventLoop loop]
-  (tables/recent-turns loop))
+  [loop]
+  (tables/recent-turns (options/loop! "recent-turns" loop)))
 
 (defn loop-info
   "The loop as data: whether it runs and on which thread, its registered fds
@@ -202,7 +250,8 @@
   true :turn-ms <how long its turn has run> :stack [<its thread's frames>]
   :error \"...\" :stats {...}}`, without :fds and :connections."
   ([loop] (loop-info loop {}))
-  ([^EventLoop loop {:keys [timeout-ms] :or {timeout-ms 5000} :as opts}]
+  ([loop {:keys [timeout-ms] :or {timeout-ms 5000} :as opts}]
+   (options/loop! "loop-info" loop)
    (options/check-map "loop-info" options/info-options opts)
    (data/loop-info loop timeout-ms)))
 
@@ -212,37 +261,42 @@
   0..1: the share of that time the loop thread spent in callbacks, as
   libuv's and Node's event-loop utilization. Near 0 idle, near 1 saturated."
   ([loop] (utilization loop {}))
-  ([^EventLoop loop {:keys [ms] :or {ms 1000} :as opts}]
+  ([loop {:keys [ms] :or {ms 1000} :as opts}]
+   (options/loop! "utilization" loop)
    (options/check-map "utilization" {:ms (options/int-option 1 Integer/MAX_VALUE)} opts)
    (data/utilization loop ms)))
 
 ;; ---- servers and connections -------------------------------------------------------
 
-(defn- ->bytes ^bytes [x ^Charset cs]
-  (cond (bytes? x) x
-        (string? x) (.getBytes ^String x cs)
-        :else (.getBytes (str x) cs)))
+(defn- conn! [f conn]
+  (options/arg! f :conn conn [#(instance? Sender %) "a connection (evloop.tcp.Connection)"]))
 
 (defn send!
   "Sends a string (encoded in the connection's charset: its server's or
   client's :charset, UTF-8 for a connection a Java handler opened), a
   byte array or a ByteBuffer to `conn` (an `evloop.tcp.Sender`: a connection,
-  or evloop.repl's replay stub); safe from any thread. False once closing."
-  [^Sender conn x]
-  (if (instance? ByteBuffer x)
-    (.send conn ^ByteBuffer x)
-    (.send conn (->bytes x (or (when (instance? Connection conn)
-                                 (:charset (.attachment ^Connection conn)))
-                               StandardCharsets/UTF_8)))))
+  or evloop.repl's replay stub); safe from any thread. False once closing.
+  Anything else is refused (ex-info, :key :x): `(str x)` of a seq or an
+  array is rarely what was meant."
+  [conn x]
+  (conn! "send!" conn)
+  (cond (instance? ByteBuffer x) (.send ^Sender conn ^ByteBuffer x)
+        (bytes? x) (.send ^Sender conn ^bytes x)
+        (string? x) (let [^java.nio.charset.Charset cs (or (when (instance? Connection conn)
+                                                             (:charset (.attachment ^Connection conn)))
+                                                           StandardCharsets/UTF_8)]
+                      (.send ^Sender conn (.getBytes ^String x cs)))
+        :else (throw (options/bad "send!" :x x "a string, a byte array or a java.nio.ByteBuffer"))))
 
 (defn close-connection!
   "Closes `conn`: `how` :graceful (the default) after flushing its output,
   :abort resets it at once. Any other `how` is refused (ex-info, :key :how)."
-  ([^Connection conn] (.close conn))
-  ([^Connection conn how]
+  ([conn] (close-connection! conn :graceful))
+  ([conn how]
+   (options/arg! "close-connection!" :conn conn [#(instance? Connection %) "a connection (evloop.tcp.Connection)"])
    (case how
-     :graceful (.close conn)
-     :abort (.abort conn)
+     :graceful (.close ^Connection conn)
+     :abort (.abort ^Connection conn)
      (throw (ex-info (str "close-connection!: how must be :graceful or :abort, got " (pr-str how))
                      {:key :how :value how :allowed #{:graceful :abort}})))))
 
@@ -269,7 +323,7 @@
   as a map of its callbacks (:on-line ...). A Java TcpHandler has no Clojure
   callbacks: it throws an ex-info with :key :handler."
   [h]
-  (handler/as-map h))
+  (handler/as-map (handler/check "normalize-handler" h)))
 
 (defn start-server
   "Starts a line server and returns it: a `java.io.Closeable` map with :host,
@@ -282,7 +336,7 @@
   :on-timeout `(fn [conn which])` (truthy keeps the connection). A var (also
   one holding a map) is looked up per event: redefine it and open connections
   see the new code. If :on-line returns a string, bytes or ByteBuffer, it is
-  sent back; nil sends nothing. A Java `evloop.tcp.TcpHandler` is used as is;
+  sent back; anything else (nil, a number from a `swap!`...) sends nothing. A Java `evloop.tcp.TcpHandler` is used as is;
   a var holding one is looked up per event like any var (redefine it to another
   TcpHandler, or to a fn, and open connections follow).
 

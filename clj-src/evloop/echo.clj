@@ -16,7 +16,8 @@
   nREPL server beside it: `dev/clj -M:echo --help`."
   (:require [clojure.java.io :as io]
             [evloop.core :as ev]
-            [evloop.impl.cli :as cli]))
+            [evloop.impl.cli :as cli]
+            [evloop.impl.options :as options]))
 
 (set! *warn-on-reflection* true)
 
@@ -35,16 +36,18 @@
   127.0.0.1:6666), makes it `@server`, and returns it. When it stops, however
   it is stopped, `server` goes back to nil. While one runs, starting another
   is refused: `(stop @server)` first."
-  [opts]
-  (when-let [running @server]
-    (when (= :running (ev/server-status running))
-      (throw (ex-info (str "an echo server already runs (" (:address (ev/server-info running))
-                           "): (evloop.echo/stop @evloop.echo/server) first")
-                      {:key :server :value running}))))
-  (let [s (ev/start-server #'handle-line (merge (when-not (:path opts) {:host "127.0.0.1" :port 6666}) opts))]
-    (reset! server s)
-    (.thenRun (.whenStopped ^evloop.tcp.TcpServer (:tcp s)) #(compare-and-set! server s nil))
-    s))
+  ([] (start {}))
+  ([opts]
+   (options/arg! "evloop.echo/start" :opts opts [#(or (nil? %) (map? %)) "an options map, such as {:port 0}"])
+   (when-let [running @server]
+     (when (= :running (ev/server-status running))
+       (throw (ex-info (str "an echo server already runs (" (:address (ev/server-info running))
+                            "): (evloop.echo/stop @evloop.echo/server) first")
+                       {:key :server :value running}))))
+   (let [s (ev/start-server #'handle-line (merge (when-not (:path opts) {:host "127.0.0.1" :port 6666}) opts))]
+     (reset! server s)
+     (.thenRun (.whenStopped ^evloop.tcp.TcpServer (:tcp s)) #(compare-and-set! server s nil))
+     s)))
 
 (defn stop
   "Stops a server `start` returned and waits until it has released everything;
@@ -67,6 +70,7 @@
   its port to .nrepl-port for editors to find. nREPL is loaded here, only
   when asked for: evloop does not depend on it."
   [port]
+  (options/arg! "start-nrepl" :port port (options/int-option 0 65535))
   (let [srv ((requiring-resolve 'nrepl.server/start-server) :bind "127.0.0.1" :port port)]
     (spit ".nrepl-port" (str (:port srv)))
     srv))
@@ -75,6 +79,7 @@
   "Stops an nREPL server `start-nrepl` returned and removes .nrepl-port, if
   the file still names its port (another nREPL may have written it since)."
   [srv]
+  (options/arg! "stop-nrepl" :server srv [#(and (map? %) (integer? (:port %))) "an nREPL server, as start-nrepl returns it"])
   ((requiring-resolve 'nrepl.server/stop-server) srv)
   (let [f (io/file ".nrepl-port")]
     (when (and (.exists f) (= (str (:port srv)) (.trim ^String (slurp f))))

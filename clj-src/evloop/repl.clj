@@ -25,22 +25,24 @@
 (defn pause!
   "Stops the loop's dispatching after its current turn; it still answers the
   REPL (`loop-info`, `step!`). Returns the loop."
-  [^EventLoop loop]
-  (.pause (LoopControl/of loop))
+  [loop]
+  (.pause (LoopControl/of (options/loop! "pause!" loop)))
   loop)
 
 (defn resume!
   "Lets a paused loop run on; buffered input is handled in the next turns."
-  [^EventLoop loop]
-  (.resume (LoopControl/of loop))
+  [loop]
+  (.resume (LoopControl/of (options/loop! "resume!" loop)))
   loop)
 
 (defn step!
   "Runs exactly one turn of a paused (or not running) loop, waiting up to
-  `timeout-ms` (default 100) for events, and returns its pairs as data:
-  `[[fd #{:in}] ...]`."
+  `timeout-ms` (default 100; -1 waits until something happens) for events,
+  and returns its pairs as data: `[[fd #{:in}] ...]`."
   ([loop] (step! loop 100))
-  ([^EventLoop loop timeout-ms]
+  ([loop timeout-ms]
+   (options/loop! "step!" loop)
+   (options/arg! "step!" :timeout-ms timeout-ms options/wait-ms-arg)
    (mapv (fn [^FdEvent e] [(.fd e) (ev/decode-events (.events e))])
          (.step (LoopControl/of loop) (int timeout-ms)))))
 
@@ -51,7 +53,8 @@
   "Hands synthetic pairs `[[fd #{:in}] ...]` to the loop's per-turn callback as
   if epoll had returned them: try a handler without a real client. A pair not
   of that shape throws an ex-info with :key :pairs (or :events)."
-  [^EventLoop loop pairs]
+  [loop pairs]
+  (options/loop! "inject!" loop)
   (when-not (and (sequential? pairs)
                  (every? #(and (vector? %) (= 2 (count %)) (int? (first %)) (<= 0 (first %) Integer/MAX_VALUE)) pairs))
     (throw (ex-info (str "inject!: pairs must be [[fd #{:in ...}] ...] with fd a non-negative integer, got " (pr-str pairs))
@@ -66,6 +69,7 @@
   ([server on?] (record-frames! server on? 256))
   ([server on? n]
    (server/check "record-frames!" server)
+   (options/arg! "record-frames!" :on? on? [boolean? "true or false"])
    ;; Lines are recorded by the Clojure bridge: a Java handler's never pass through it.
    (when on?
      (when-not (identical? (:bridge server) (.handler (server/tcp "record-frames!" server)))
@@ -88,7 +92,9 @@
   "The recorded lines, oldest first: `[{:fd 12 :line \"hello\\n\"} ...]`;
   `fd` keeps only that connection's."
   ([server] (vec @(:frame-log (server/check "recent-frames" server))))
-  ([server fd] (filterv #(= fd (:fd %)) (recent-frames server))))
+  ([server fd]
+   (options/arg! "recent-frames" :fd fd options/fd-arg)
+   (filterv #(= fd (:fd %)) (recent-frames server))))
 
 (deftype ReplayConnection [sent]
   Sender
@@ -108,6 +114,9 @@
   connection stub, calling :on-connect first and :on-close with :peer-closed
   last. Returns everything the handler sent or returned, in order, as text."
   [handler lines]
+  (options/arg! "replay!" :lines lines
+                [#(and (sequential? %) (every? (fn [l] (or (string? l) (and (map? l) (string? (:line l))))) %))
+                 "a sequence of strings, or of maps with a :line string as recent-frames returns"])
   (let [{:keys [on-connect on-line on-close]} (ev/normalize-handler handler)
         sent (atom [])
         conn (ReplayConnection. sent)]
@@ -130,12 +139,14 @@
   included) and more than `:empty-turns-per-sec` (default 10000) turns a
   second without events or work; 0 turns either check off. An unknown key or
   a value that is not such an integer is refused (ex-info naming the key).
-  `(watch! loop nil)` stops watching."
-  [^EventLoop loop {:keys [stall-ms empty-turns-per-sec] :or {stall-ms 100 empty-turns-per-sec 10000} :as opts}]
-  (when (some? opts)
-    (options/check-map "watch!" watch-options opts))
-  (if (nil? opts)
-    (.watch (LoopControl/of loop) 0 0 nil)
-    (.watch (LoopControl/of loop) (long stall-ms) (int empty-turns-per-sec)
-            (reify Consumer (accept [_ msg] (tap> {:evloop/watchdog msg})))))
-  loop)
+  `(watch! loop nil)` stops watching; `(watch! loop)` watches with the defaults."
+  ([loop] (watch! loop {}))
+  ([loop {:keys [stall-ms empty-turns-per-sec] :or {stall-ms 100 empty-turns-per-sec 10000} :as opts}]
+   (options/loop! "watch!" loop)
+   (when (some? opts)
+     (options/check-map "watch!" watch-options opts))
+   (if (nil? opts)
+     (.watch (LoopControl/of loop) 0 0 nil)
+     (.watch (LoopControl/of loop) (long stall-ms) (int empty-turns-per-sec)
+             (reify Consumer (accept [_ msg] (tap> {:evloop/watchdog msg})))))
+   loop))

@@ -3,7 +3,13 @@
   message names the key, the value and what is allowed, and whose data says
   which key."
   (:require [clojure.test :refer [deftest is are testing]]
-            [evloop.core :as ev]))
+            [evloop.async :as eva]
+            [evloop.blocking :as blocking]
+            [evloop.chicken :as chicken]
+            [evloop.core :as ev]
+            [evloop.echo :as echo]
+            [evloop.repl :as repl]
+            [evloop.test-util :refer [connect send-line reader]]))
 
 (defn- refusal [f & args]
   (try (apply f args) nil
@@ -43,7 +49,77 @@
   (with-open [s (ev/start-server (fn [_ l] l) {:port 0})]
     (let [[m data] (refusal ev/start-server (fn [_ l] l) {:port (:port s)})]
       (is (= (str "bind(127.0.0.1:" (:port s) "): EADDRINUSE (Address already in use)") m))
-      (is (= {:errno-name "EADDRINUSE" :port (:port s)} (select-keys data [:errno-name :port]))))))
+      (is (= {:errno-name "EADDRINUSE" :port (:port s) :key :port} (select-keys data [:errno-name :port :key]))))))
+
+(deftest a-unix-path-in-a-missing-directory-is-named-as-given
+  (let [path (str (System/getProperty "java.io.tmpdir") "/evloop-no-such-dir-" (System/nanoTime) "/x.sock")
+        [m data] (refusal ev/start-server (fn [_ l] l) {:path path})]
+    (is (= (str "bind(" path "): ENOENT (No such file or directory)") m))
+    (is (= :path (:key data)))))
+
+(deftest loop-connection-and-repl-arguments-are-checked-before-use
+  (with-open [lp (ev/open-loop)
+              s (ev/start-server (fn [_ l] l) {:port 0})]
+    (are [f args k] (let [[m data] (apply refusal f args)]
+                      (and (is (string? m) (str (pr-str f) " refused " (pr-str args)))
+                           (is (= k (:key data)) m)))
+      ev/loop-info [s] :loop
+      ev/loop-info [nil] :loop
+      ev/trace! [s true] :loop
+      ev/run-once! [lp "10"] :timeout-ms
+      ev/run-once! [lp -5] :timeout-ms
+      ev/on-readable! [lp "5" (fn [_ _])] :fd
+      ev/on-readable! [lp 5 "not a fn"] :f
+      ev/on-writable! [lp 5 42] :f
+      ev/remove! [lp nil] :fd
+      ev/on-turn! [lp "x"] :f
+      ev/execute! [lp nil] :f
+      ev/schedule! [lp "100" (fn [])] :ms
+      ev/schedule! [lp 10 :kw] :f
+      ev/cancel! [nil] :task
+      ev/decode-events [#{:in}] :events
+      ev/decode-events [1.5] :events
+      ev/close! ["a string"] :x
+      ev/send! [s "hi"] :conn
+      ev/close-connection! [nil] :conn
+      ev/normalize-handler ["x"] :handler
+      ev/normalize-handler [{:on-lines (fn [_ l] l)}] :handler
+      repl/pause! [s] :loop
+      repl/step! [lp -5] :timeout-ms
+      repl/record-frames! [s "off"] :on?
+      repl/recent-frames [s "5"] :fd
+      repl/replay! [{:on-lines (fn [_ l] l)} ["a"]] :handler
+      repl/replay! [(fn [_ l] l) "abc"] :lines
+      blocking/handler [nil] :f
+      blocking/write! [nil "x"] :ch
+      eva/channel-info [{:in nil}] :conn
+      eva/connect! [6666] nil
+      chicken/start ["0"] :port
+      chicken/stop [nil] :server
+      echo/start [0] :opts)
+    (testing "what was refused left the loop as it was: it still turns"
+      (is (= 0 (ev/run-once! lp 0)))))
+  (testing "send! takes strings, bytes and ByteBuffers, not what str would make of anything"
+    (with-open [s (ev/start-server (fn [c l] (is (= :x (:key (second (refusal ev/send! c (map identity "seq")))))) l)
+                                   {:port 0})
+                sock (connect (:port s))]
+      (send-line sock "still answered")
+      (is (= "still answered" (.readLine (reader sock))))))
+  (testing "close! closes a connection too, gracefully"
+    (let [closed (promise)]
+      (with-open [s (ev/start-server {:on-line (fn [c _] (ev/close! c) nil)
+                                      :on-close (fn [_ cause] (deliver closed cause))}
+                                     {:port 0})
+                  sock (connect (:port s))]
+        (send-line sock "bye")
+        (is (= :local-close (deref closed 5000 :timeout)))))))
+
+(deftest a-loop-runs-on-one-thread-start-loop-again-is-refused
+  (with-open [lp (ev/start-loop! (ev/open-loop))]
+    (let [[m data] (refusal ev/start-loop! lp)]
+      (is (re-find #"start-loop!: .*" m))
+      (is (= :loop (:key data))))
+    (is (= 3 @(let [p (promise)] (ev/execute! lp #(deliver p 3)) p)) "the first thread still runs it")))
 
 (deftest everything-else-users-get-wrong-is-an-ex-info-too
   (are [f args k] (let [[m data] (apply refusal f args)]

@@ -20,7 +20,7 @@
    :on-writable "(fn [conn writable?])"
    :on-timeout "(fn [conn which]): truthy keeps the connection open"})
 
-(defn- callable?
+(defn callable?
   "Something meant to be called: a fn, a multimethod, a var, any other IFn
   that is not a collection, a keyword or a symbol (which are IFns too, but a
   map or :on-line given as a handler is a mistake, not a lookup)."

@@ -132,6 +132,29 @@
                     {:key :port :value nil :allowed "an integer from 1 to 65535"})))
   opts)
 
+(defn arg!
+  "Returns `v`, argument `k` of fn `f`, when `spec` ([ok? allowed]) accepts
+  it; otherwise throws the ex-info `bad` builds (data :key k)."
+  [f k v [ok? allowed]]
+  (if (ok? v) v (throw (bad f k v allowed))))
+
+(def loop-arg
+  "A loop argument: an EventLoop, open or closed (a closed one answers for itself)."
+  [#(instance? EventLoop %) "an evloop.EventLoop (open-loop, or server-loop of a server)"])
+
+(defn loop!
+  "Returns `loop`, checked as `loop-arg` for fn `f`."
+  ^EventLoop [f loop]
+  (arg! f :loop loop loop-arg))
+
+(def fd-arg
+  "An fd argument."
+  (int-in 0 Integer/MAX_VALUE))
+
+(def wait-ms-arg
+  "How long a turn may wait, in ms: -1 until something happens."
+  (int-in -1 Integer/MAX_VALUE))
+
 (defn check-map
   "Checks a small options map `opts` of fn `f` against `table` (key -> [ok? allowed])."
   [f table opts]

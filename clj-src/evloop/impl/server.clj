@@ -64,7 +64,7 @@
         bridge (handler/tcp-handler handler-ref format (Charset/forName charset) nil)
         cfg (options/server-config opts)
         tcp (with-option-errors "start-server"
-              (with-native-errors (if path {:path path} {:host host :port port})
+              (with-native-errors (if path {:key :path :path path} {:key :port :host host :port port})
                 (let [^TcpHandler h (if java? handler bridge)]
                   (if loop
                     (TcpServer/start ^EventLoop loop cfg h)
