@@ -4,8 +4,9 @@
   started with the var `#'echo`, so re-evaluating it changes what new
   connections run.
 
-  `-main` runs it on 127.0.0.1:6666 with an nREPL server beside it:
-  `dev/clj -M:async-echo [--host H] [--port P] [--nrepl-port N | --no-nrepl]`."
+  `-main` runs it on 127.0.0.1:6666 with an nREPL server beside it, with
+  evloop.echo's flags: `dev/clj -M:async-echo [--host H] [--port P | --unix
+  PATH] [--nrepl-port N | --no-nrepl] [--idle-timeout D] [--read-timeout D]`."
   (:require [clojure.core.async :as a :refer [<! >! go-loop]]
             [evloop.async :as ev.async]
             [evloop.core :as ev]
@@ -23,32 +24,33 @@
       (>! out line)
       (recur))))
 
+(defonce ^{:doc "The server `-main` runs, in reach of its nREPL; nil when none runs."}
+  server
+  (atom nil))
+
 (defn start
   "Starts the channel echo server (`opts` as for `evloop.core/start-server`,
   default 127.0.0.1:6666) and returns it."
   [opts]
-  (ev/start-server (ev.async/handler #'echo) (merge {:host "127.0.0.1" :port 6666} opts)))
+  (ev/start-server (ev.async/handler #'echo)
+                   (merge (when-not (:path opts) {:host "127.0.0.1" :port 6666}) opts)))
 
-(def ^:private usage
-  "usage: dev/clj -M:async-echo [--host H] [--port P] [--nrepl-port N | --no-nrepl]")
-
-(def ^:private flags
-  {"--host" [:host cli/text]
-   "--port" [:port cli/port]
-   "--nrepl-port" [:nrepl-port cli/port]
-   "--no-nrepl" [:no-nrepl nil]})
+(def ^:private usage (cli/server-usage "async-echo"))
 
 (defn -main
-  "Runs the channel echo server, and an nREPL server beside it, until Ctrl-C or SIGTERM."
+  "Runs the channel echo server, and an nREPL server beside it, until Ctrl-C
+  or SIGTERM; `server` holds it meanwhile. The flags are evloop.echo's."
   [& args]
-  (let [{:keys [host port nrepl-port no-nrepl]}
-        (cli/parse "evloop.async-echo" usage flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
+  (let [{:keys [host nrepl-port no-nrepl] :as opts}
+        (cli/parse "evloop.async-echo" usage cli/server-flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
+        server-opts (cli/server-options "evloop.async-echo" args opts)
         _ (when-not no-nrepl (echo/check-nrepl! "evloop.async-echo"))
-        s (try (start {:host host :port port})
-               (catch Exception e
-                 (cli/die! "evloop.async-echo" (str "cannot listen on " host ":" port ": " (ex-message e)))))]
-    (println (str "evloop channel echo server listening on " host ":" (:port s)))
+        s (echo/listen! "evloop.async-echo" start server-opts)
+        path (:path server-opts)]
+    (reset! server s)
+    ;; The hook before the banner: whoever reads the banner may send SIGTERM at once.
     (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(deref (ev/stop-server s))))
+    (println (str "evloop channel echo server listening on " (if path (str "unix:" path) (str host ":" (:port s)))))
     (when-not no-nrepl
       (echo/serve-nrepl! "evloop.async-echo" nrepl-port))
     (.join ^evloop.tcp.TcpServer (:tcp s))))

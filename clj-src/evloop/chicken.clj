@@ -254,8 +254,9 @@
         srv (try (start port)
                  (catch Exception e
                    (cli/die! "evloop.chicken" (str "cannot listen on 127.0.0.1:" port ": " (ex-message e)))))]
-    (println (str "evloop chicken (seed) echo server on 127.0.0.1:" (:port srv)))
+    ;; The hook before the banner: whoever reads the banner may send SIGTERM at once.
     (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(some-> @server stop)))
+    (println (str "evloop chicken (seed) echo server on 127.0.0.1:" (:port srv)))
     (when-not no-nrepl
       (echo/serve-nrepl! "evloop.chicken" nrepl-port))
     ;; The seed server runs until the process ends: a REPL user may stop it

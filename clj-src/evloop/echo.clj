@@ -88,6 +88,15 @@
 (defn- busy? [^Throwable e]
   (boolean (re-find #"EADDRINUSE|Address already in use" (str (ex-message e) (some-> e .getCause .getMessage)))))
 
+(defn listen!
+  "For a main (`prog`): `(start server-opts)`, or, when it fails, exit with one
+  line on stderr naming the address, status 2 (a busy port suggests another)."
+  [prog start {:keys [host port path] :as server-opts}]
+  (try (start server-opts)
+       (catch Exception e
+         (cli/die! prog (str "cannot listen on " (or path (str host ":" port)) ": " (ex-message e)
+                             (when (busy? e) "; choose another with --port, or --unix PATH"))))))
+
 (defn check-nrepl!
   "For a main (`prog`: evloop.echo, evloop.chicken, evloop.async-echo) about to serve nREPL:
   unless nREPL is on the classpath, exits with one line on stderr, status 2,
@@ -107,22 +116,13 @@
                     (cli/die! prog (str "cannot start nREPL on 127.0.0.1:" port ": "
                                         (or (some-> e .getCause ex-message) (ex-message e))
                                         (when (busy? e) "; choose another with --nrepl-port, or --no-nrepl")))))]
+    ;; The hook before the line: whoever reads it may send SIGTERM at once.
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop-nrepl repl)))
     (println (str "nREPL server on 127.0.0.1:" (:port repl)
                   "   (connect: lein repl :connect 127.0.0.1:" (:port repl) ", or CIDER/Calva with .nrepl-port)"))
-    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(stop-nrepl repl)))
     repl))
 
-(def ^:private usage
-  "usage: dev/clj -M:echo [--host H] [--port P | --unix PATH] [--nrepl-port N | --no-nrepl] [--idle-timeout D] [--read-timeout D]")
-
-(def ^:private flags
-  {"--host" [:host cli/text]
-   "--port" [:port cli/port]
-   "--unix" [:path cli/text]
-   "--nrepl-port" [:nrepl-port cli/port]
-   "--no-nrepl" [:no-nrepl nil]
-   "--idle-timeout" [:idle-timeout-ms cli/duration-ms]
-   "--read-timeout" [:read-timeout-ms cli/duration-ms]})
+(def ^:private usage (cli/server-usage "echo"))
 
 (defn- keep-alive
   "Returns once no echo server runs and none can start again. With nREPL a
@@ -147,20 +147,16 @@
   restarted from the REPL too). The process lives while an echo server runs,
   and with nREPL as long as nREPL does."
   [& args]
-  (let [{:keys [host port path nrepl-port no-nrepl] :as opts}
-        (cli/parse "evloop.echo" usage flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
-        _ (when (and path (some #{"--port" "--host"} args))
-            (cli/die! "evloop.echo" "--unix serves a unix socket instead of TCP: use --port/--host or --unix, not both"))
+  (let [{:keys [host nrepl-port no-nrepl] :as opts}
+        (cli/parse "evloop.echo" usage cli/server-flags {:host "127.0.0.1" :port 6666 :nrepl-port 7888} args)
+        server-opts (cli/server-options "evloop.echo" args opts)
         _ (when-not no-nrepl (check-nrepl! "evloop.echo"))
-        s (try (start (if path
-                        (select-keys opts [:path :idle-timeout-ms :read-timeout-ms])
-                        (select-keys opts [:host :port :idle-timeout-ms :read-timeout-ms])))
-               (catch Exception e
-                 (cli/die! "evloop.echo" (str "cannot listen on " (or path (str host ":" port)) ": " (ex-message e)
-                                              (when (busy? e) "; choose another with --port, or --unix PATH")))))]
+        s (listen! "evloop.echo" start server-opts)
+        path (:path server-opts)]
+    ;; The hook before the banner: whoever reads the banner may send SIGTERM at once.
+    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(when-let [s @server] (stop s))))
     (println (str "evloop echo server listening on " (if path (str "unix:" path) (str host ":" (:port s)))
                   (when-not path (str "   (try: telnet " host " " (:port s) ")"))))
-    (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(when-let [s @server] (stop s))))
     (when-not no-nrepl
       (serve-nrepl! "evloop.echo" nrepl-port))
     (keep-alive (not no-nrepl))))

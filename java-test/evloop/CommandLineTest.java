@@ -124,11 +124,14 @@ class CommandLineTest {
     }
 
     @Test
-    void bothEchoServersServeAUnixSocketWithDashDashUnixAndRemoveItOnStop(@TempDir Path dir) throws Exception {
+    void everyEchoServerServesAUnixSocketWithDashDashUnixAndRemovesItOnStop(@TempDir Path dir) throws Exception {
         Map<String, String[]> servers = new LinkedHashMap<>();
         servers.put("java", new String[] {"evloop.examples.EchoServer", "--unix", dir.resolve("java.sock").toString()});
         servers.put("clj", new String[] {"clojure.main", "-m", "evloop.echo", "--unix", dir.resolve("clj.sock").toString(),
             "--no-nrepl"});
+        // The channel echo takes evloop.echo's flags, the timeouts too.
+        servers.put("async", new String[] {"clojure.main", "-m", "evloop.async-echo", "--unix",
+            dir.resolve("async.sock").toString(), "--no-nrepl", "--idle-timeout", "5m", "--read-timeout", "5m"});
         Map<String, FreshJvm> running = new LinkedHashMap<>();
         try {
             for (Map.Entry<String, String[]> e : servers.entrySet()) {
@@ -146,7 +149,8 @@ class CommandLineTest {
                         return "stdout failed: " + io;
                     }
                 }).get(120, TimeUnit.SECONDS);
-                assertEquals("evloop echo server listening on unix:" + socket, banner, e.getKey() + ": " + j.stderr());
+                String kind = e.getKey().equals("async") ? "channel echo" : "echo";
+                assertEquals("evloop " + kind + " server listening on unix:" + socket, banner, e.getKey() + ": " + j.stderr());
                 assertTrue(Files.exists(socket), e.getKey());
                 assertEquals("over unix ✓\n", TestFds.unixEcho(socket, "over unix ✓\n"), e.getKey());
                 j.process.destroy();   // SIGTERM: the shutdown hook stops the server

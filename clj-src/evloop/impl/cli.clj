@@ -1,5 +1,6 @@
 (ns evloop.impl.cli
-  "Command lines of evloop's mains (evloop.echo, evloop.chicken): options
+  "Command lines of evloop's mains (evloop.echo, evloop.async-echo,
+  evloop.chicken): options
   parsed against a table, and every mistake answered with one line on stderr
   naming the option, the value and what is allowed, and exit status 2, with
   no stack trace."
@@ -59,3 +60,28 @@
           :else (recur (assoc opts k (try (f a (first more))
                                           (catch clojure.lang.ExceptionInfo e (die! prog (ex-message e)))))
                        (rest more)))))))
+
+(defn server-usage
+  "The usage line of an echo server's main, run as `dev/clj -M:<alias>`."
+  [alias]
+  (str "usage: dev/clj -M:" alias " [--host H] [--port P | --unix PATH] [--nrepl-port N | --no-nrepl]"
+       " [--idle-timeout D] [--read-timeout D]"))
+
+(def server-flags
+  "The flags the echo servers' mains share (evloop.echo, evloop.async-echo)."
+  {"--host" [:host text]
+   "--port" [:port port]
+   "--unix" [:path text]
+   "--nrepl-port" [:nrepl-port port]
+   "--no-nrepl" [:no-nrepl nil]
+   "--idle-timeout" [:idle-timeout-ms duration-ms]
+   "--read-timeout" [:read-timeout-ms duration-ms]})
+
+(defn server-options
+  "start-server's options from what `parse` made of `args` with
+  `server-flags`: a Unix socket, or a host and port, and the timeouts. --unix
+  beside --port or --host is refused (`die!`)."
+  [prog args opts]
+  (when (and (:path opts) (some #{"--port" "--host"} args))
+    (die! prog "--unix serves a unix socket instead of TCP: use --port/--host or --unix, not both"))
+  (select-keys opts (into (if (:path opts) [:path] [:host :port]) [:idle-timeout-ms :read-timeout-ms])))
