@@ -35,6 +35,15 @@
           (is (some #(= :outbound (:direction %)) (:connections (ev/loop-info (.loop c))))))
         (finally (ev/close-connection! c))))))
 
+(deftest a-local-port-alone-binds-that-port-on-the-wildcard-address
+  (let [port (with-open [free (ServerSocket. 0)] (.getLocalPort free))]   ; free again once closed
+    (with-open [server (ev/start-server (fn [_ _] nil) {:port 0})]
+      (let [c (ev/connect! {:port (:port server) :local-port port})]
+        (try
+          (is (wait-until #(= (str "127.0.0.1:" port) (first (map :peer (ev/connections server)))) 5000)
+              "the server sees the connection come from that port")
+          (finally (ev/close-connection! c)))))))
+
 (deftest a-redefined-var-applies-to-an-open-client-connection
   (let [seen (atom [])
         v (intern *ns* 'live-handler (fn [_ line] (swap! seen conj [:old line]) nil))]

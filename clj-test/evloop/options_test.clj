@@ -138,7 +138,7 @@
     ev/swap-handler! [{:handler-ref 1} (fn [_ l] l)] :server
     ev/connect! [{:port 1 :local-host "no.such.invalid"}] :local-host
     ev/connect! [{:path (apply str "/tmp/" (repeat 200 "x"))}] :path
-    ev/connect! [{:port 1 :local-port 5}] :local-port
+    ev/connect! [{:port 1 :local-port 70000}] :local-port
     ev/utilization [(ev/open-loop) {:ms -1}] :ms
     ev/utilization [(ev/open-loop) {:ms "x"}] :ms)
   (with-open [s (ev/start-server (fn [_ l] l) {:port 0})]

@@ -126,7 +126,6 @@
   (exclusive! "connect!" opts [[:path :port "a unix socket has no port"]
                                [:path :host "a unix socket has no host"]
                                [:path :local-host "a unix socket connect binds no local address"]])
-  (requires! "connect!" opts [[:local-port :local-host]])
   (when-not (or (:port opts) (:path opts))
     (throw (ex-info "connect!: needs :port (with :host, default \"127.0.0.1\") or :path (a unix socket)"
                     {:key :port :value nil :allowed "an integer from 1 to 65535"})))
@@ -225,4 +224,5 @@
     (cond-> (doto cfg (.host host) (.connectTimeout (ms connect-timeout-ms)))
       port (.port (int port))
       path (.unixPath path)
-      local-host (.localAddress local-host (int (or local-port 0))))))
+      ;; A :local-port alone binds the wildcard address with that port.
+      (or local-host local-port) (.localAddress ^String local-host (int (or local-port 0))))))
