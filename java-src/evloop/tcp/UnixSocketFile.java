@@ -67,6 +67,7 @@ final class UnixSocketFile {
     }
 
     /** Opens the listener; returns its fd, and (for a path, not an abstract name) its file in {@code file[0]}. */
+    @SuppressWarnings("try")   // the directory's lock is held by being open, never referenced
     static Fd listen(UnixAddress addr, int backlog, int mode, UnixSocketFile[] file) throws NativeException {
         Sockets sockets = Sockets.get();
         Fd fd = Fd.own(sockets.unixStream());
