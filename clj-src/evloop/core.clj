@@ -193,9 +193,13 @@
   (let [^EventLoop loop (options/loop! "start-loop!" loop)
         started (promise)
         ;; Delivered by the new thread only: a loop run elsewhere would run this task there.
+        ;; A run that fails before it turns says why to the caller; one that fails later, or
+        ;; returns without running the task (closed meanwhile), lets the caller go too.
         thread (Thread. ^Runnable (fn []
                                     (try (.run loop)
-                                         (catch IllegalStateException e (deliver started e))))
+                                         (catch Throwable e
+                                           (when-not (deliver started e) (throw e)))
+                                         (finally (deliver started true))))
                         "evloop-loop")]
     (.execute loop #(when (identical? thread (Thread/currentThread)) (deliver started true)))
     (doto thread (.setDaemon true) (.start))
