@@ -340,9 +340,10 @@
   :on-timeout `(fn [conn which])` (truthy keeps the connection). A var (also
   one holding a map) is looked up per event: redefine it and open connections
   see the new code. If :on-line returns a string, bytes or ByteBuffer, it is
-  sent back; anything else (nil, a number from a `swap!`...) sends nothing. A Java `evloop.tcp.TcpHandler` is used as is;
-  a var holding one is looked up per event like any var (redefine it to another
-  TcpHandler, or to a fn, and open connections follow).
+  sent back; anything else (nil, a number from a `swap!`...) sends nothing.
+  A Java `evloop.tcp.TcpHandler` is used as is; a var holding one is looked up
+  per event like any var (redefine it to another TcpHandler, or to a fn, and
+  open connections follow).
 
   Options (all optional; an unknown key or a bad value throws an ex-info
   naming it):

@@ -1,9 +1,8 @@
 (ns evloop.impl.cli
   "Command lines of evloop's mains (evloop.echo, evloop.async-echo,
-  evloop.chicken): options
-  parsed against a table, and every mistake answered with one line on stderr
-  naming the option, the value and what is allowed, and exit status 2, with
-  no stack trace."
+  evloop.chicken): options parsed against a table, and every mistake answered
+  with one line on stderr naming the option, the value and what is allowed,
+  and exit status 2, with no stack trace."
   (:require [clojure.string :as str]))
 
 (set! *warn-on-reflection* true)
