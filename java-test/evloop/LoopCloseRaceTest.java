@@ -125,17 +125,7 @@ class LoopCloseRaceTest {
             rounds++;
             EventLoop loop = EventLoop.open();
             Thread t = TestFds.runInBackground(loop, "loop");
-            AtomicBoolean stopped = new AtomicBoolean();
-            loop.execute(() -> {
-                loop.stop();
-                stopped.set(true);
-            });
-            while (!stopped.get()) {
-                Thread.onSpinWait();
-            }
-            for (int i = rnd.nextInt(2000); i > 0; i--) {
-                Thread.onSpinWait();
-            }
+            afterStopAtRandom(stopFromATask(loop), rnd, 2000);
             loop.closeWithoutWaiting();
             t.join(5000);
             if (!loop.isClosed()) {
@@ -164,17 +154,7 @@ class LoopCloseRaceTest {
             rounds++;
             EventLoopGroup g = EventLoopGroup.start(1, "g");
             EventLoop loop = g.loop(0);
-            AtomicBoolean stopped = new AtomicBoolean();
-            loop.execute(() -> {
-                loop.stop();
-                stopped.set(true);
-            });
-            while (!stopped.get()) {
-                Thread.onSpinWait();
-            }
-            for (int i = rnd.nextInt(2000); i > 0; i--) {
-                Thread.onSpinWait();
-            }
+            afterStopAtRandom(stopFromATask(loop), rnd, 2000);
             boolean ended = g.close(java.time.Duration.ofSeconds(5));
             if (ended && !loop.isClosed()) {
                 loop.close();
@@ -197,7 +177,6 @@ class LoopCloseRaceTest {
             Thread t = TestFds.runInBackground(loop, "loop");
             java.util.concurrent.atomic.AtomicLong accepted = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicLong ran = new java.util.concurrent.atomic.AtomicLong();
-            AtomicBoolean stopped = new AtomicBoolean();
             Thread producer = new Thread(() -> {
                 try {
                     while (true) {
@@ -208,17 +187,9 @@ class LoopCloseRaceTest {
                     // closing
                 }
             });
-            loop.execute(() -> {
-                loop.stop();
-                stopped.set(true);
-            });
+            AtomicBoolean stopped = stopFromATask(loop);
             producer.start();
-            while (!stopped.get()) {
-                Thread.onSpinWait();
-            }
-            for (int i = rnd.nextInt(300); i > 0; i--) {
-                Thread.onSpinWait();
-            }
+            afterStopAtRandom(stopped, rnd, 300);
             loop.closeWithoutWaiting();
             producer.join(5000);
             t.join(5000);
@@ -272,6 +243,26 @@ class LoopCloseRaceTest {
             t.join(5000);
             TestFds.await("the answer, on a loop that no longer runs", 5000, answer::isDone);
             assertEquals("answer", answer.get());
+        }
+    }
+
+    /** Queues a task that stops the loop from inside; the flag turns true once stop() returned. */
+    private static AtomicBoolean stopFromATask(EventLoop loop) {
+        AtomicBoolean stopped = new AtomicBoolean();
+        loop.execute(() -> {
+            loop.stop();
+            stopped.set(true);
+        });
+        return stopped;
+    }
+
+    /** Waits for {@code stopped}, then spins up to {@code maxSpins}: a close then meets run() returning anywhere. */
+    private static void afterStopAtRandom(AtomicBoolean stopped, java.util.Random rnd, int maxSpins) {
+        while (!stopped.get()) {
+            Thread.onSpinWait();
+        }
+        for (int i = rnd.nextInt(maxSpins); i > 0; i--) {
+            Thread.onSpinWait();
         }
     }
 }
