@@ -48,6 +48,7 @@
         s (echo/listen! "evloop.async-echo" start server-opts)
         path (:path server-opts)]
     (reset! server s)
+    (.thenRun (.whenStopped ^evloop.tcp.TcpServer (:tcp s)) #(compare-and-set! server s nil))
     ;; The hook before the banner: whoever reads the banner may send SIGTERM at once.
     (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable #(deref (ev/stop-server s))))
     (println (str "evloop channel echo server listening on " (if path (str "unix:" path) (str host ":" (:port s)))))

@@ -45,8 +45,9 @@
 
 (set! *warn-on-reflection* true)
 
-(def ^:private callback-arg
-  [handler/callable? "a fn or a var holding one"])
+(def ^:private task-arg
+  [#(or (handler/callable? %) (and (instance? Runnable %) (not (ifn? %))))
+   "a fn of no arguments, a var holding one, or a java.lang.Runnable"])
 
 (def ^:private table-entry-arg
   [#(or (nil? %) (handler/callable? %)) "a fn of [fd events], a var holding one, or nil to take the entry out"])
@@ -153,7 +154,7 @@
   "Runs `(f)` on the loop thread; safe from any thread."
   [loop f]
   (options/loop! "execute!" loop)
-  (options/arg! "execute!" :f f callback-arg)
+  (options/arg! "execute!" :f f task-arg)
   (.execute ^EventLoop loop ^Runnable f)
   loop)
 
@@ -163,7 +164,7 @@
   ^ScheduledTask [loop ms f]
   (options/loop! "schedule!" loop)
   (options/arg! "schedule!" :ms ms (options/int-option 0 Long/MAX_VALUE))
-  (options/arg! "schedule!" :f f callback-arg)
+  (options/arg! "schedule!" :f f task-arg)
   (.schedule ^EventLoop loop (long ms) TimeUnit/MILLISECONDS ^Runnable f))
 
 (defn cancel!
@@ -192,16 +193,20 @@
   [loop]
   (let [^EventLoop loop (options/loop! "start-loop!" loop)
         started (promise)
-        ;; Delivered by the new thread only: a loop run elsewhere would run this task there.
         ;; A run that fails before it turns says why to the caller; one that fails later, or
-        ;; returns without running the task (closed meanwhile), lets the caller go too.
+        ;; returns without running the task below (closed meanwhile), lets the caller go too.
         thread (Thread. ^Runnable (fn []
                                     (try (.run loop)
                                          (catch Throwable e
                                            (when-not (deliver started e) (throw e)))
                                          (finally (deliver started true))))
                         "evloop-loop")]
-    (.execute loop #(when (identical? thread (Thread/currentThread)) (deliver started true)))
+    ;; Delivered by the new thread only. Another thread turning the loop meanwhile (a
+    ;; run-once!, a step!) may take the task first: it queues itself again for the new one.
+    (.execute loop (fn started? []
+                     (cond (realized? started) nil
+                           (identical? thread (Thread/currentThread)) (deliver started true)
+                           :else (.execute loop ^Runnable started?))))
     (doto thread (.setDaemon true) (.start))
     (let [r @started]
       (when (instance? Throwable r)
@@ -276,21 +281,21 @@
   (options/arg! f :conn conn [#(instance? Sender %) "a connection (evloop.tcp.Connection)"]))
 
 (defn send!
-  "Sends a string (encoded in the connection's charset: its server's or
-  client's :charset, UTF-8 for a connection a Java handler opened), a
-  byte array or a ByteBuffer to `conn` (an `evloop.tcp.Sender`: a connection,
-  or evloop.repl's replay stub); safe from any thread. False once closing.
-  Anything else is refused (ex-info, :key :x): `(str x)` of a seq or an
-  array is rarely what was meant."
+  "Sends a string (any CharSequence, encoded in the connection's charset: its
+  server's or client's :charset, UTF-8 for a connection a Java handler
+  opened), a byte array or a ByteBuffer to `conn` (an `evloop.tcp.Sender`: a
+  connection, or evloop.repl's replay stub); safe from any thread. False once
+  closing. Anything else is refused (ex-info, :key :x): `(str x)` of a seq or
+  an array is rarely what was meant."
   [conn x]
   (conn! "send!" conn)
   (cond (instance? ByteBuffer x) (.send ^Sender conn ^ByteBuffer x)
         (bytes? x) (.send ^Sender conn ^bytes x)
-        (string? x) (let [^java.nio.charset.Charset cs (or (when (instance? Connection conn)
-                                                             (:charset (.attachment ^Connection conn)))
-                                                           StandardCharsets/UTF_8)]
-                      (.send ^Sender conn (.getBytes ^String x cs)))
-        :else (throw (options/bad "send!" :x x "a string, a byte array or a java.nio.ByteBuffer"))))
+        (instance? CharSequence x) (let [^java.nio.charset.Charset cs (or (when (instance? Connection conn)
+                                                                            (:charset (.attachment ^Connection conn)))
+                                                                          StandardCharsets/UTF_8)]
+                                     (.send ^Sender conn (.getBytes (.toString ^CharSequence x) cs)))
+        :else (throw (options/bad "send!" :x x "a string (a CharSequence), a byte array or a java.nio.ByteBuffer"))))
 
 (defn close-connection!
   "Closes `conn`: `how` :graceful (the default) after flushing its output,

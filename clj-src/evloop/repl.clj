@@ -69,7 +69,7 @@
   ([server on?] (record-frames! server on? 256))
   ([server on? n]
    (server/check "record-frames!" server)
-   (options/arg! "record-frames!" :on? on? [boolean? "true or false"])
+   (options/arg! "record-frames!" :on? on? [#(or (boolean? %) (nil? %)) "true, or false (or nil) to stop"])
    ;; Lines are recorded by the Clojure bridge: a Java handler's never pass through it.
    (when on?
      (when-not (identical? (:bridge server) (.handler (server/tcp "record-frames!" server)))
@@ -115,7 +115,8 @@
   last. Returns everything the handler sent or returned, in order, as text."
   [handler lines]
   (options/arg! "replay!" :lines lines
-                [#(and (sequential? %) (every? (fn [l] (or (string? l) (and (map? l) (string? (:line l))))) %))
+                [#(and (or (sequential? %) (instance? java.util.List %))
+                       (every? (fn [l] (or (string? l) (and (map? l) (string? (:line l))))) %))
                  "a sequence of strings, or of maps with a :line string as recent-frames returns"])
   (let [{:keys [on-connect on-line on-close]} (ev/normalize-handler handler)
         sent (atom [])

@@ -15,6 +15,11 @@
   (try (apply f args) nil
        (catch clojure.lang.ExceptionInfo e [(ex-message e) (ex-data e)])))
 
+(defrecord Task [p]   ; a record that is also a fn, as a task
+  clojure.lang.IFn
+  (invoke [_] (deliver p :record))
+  (run [_] (deliver p :record)))
+
 (deftest bad-server-options-name-the-key-the-value-and-what-is-allowed
   (are [opts msg k] (let [[m data] (refusal ev/start-server (fn [_ l] l) opts)]
                       (and (is (= msg m)) (is (= k (:key data)))))
@@ -99,12 +104,23 @@
       echo/start [0] :opts)
     (testing "what was refused left the loop as it was: it still turns"
       (is (= 0 (ev/run-once! lp 0)))))
-  (testing "send! takes strings, bytes and ByteBuffers, not what str would make of anything"
-    (with-open [s (ev/start-server (fn [c l] (is (= :x (:key (second (refusal ev/send! c (map identity "seq")))))) l)
+  (testing "send! takes strings (any CharSequence), bytes and ByteBuffers, not what str would make of anything"
+    (with-open [s (ev/start-server (fn [c l]
+                                     (is (= :x (:key (second (refusal ev/send! c (map identity "seq"))))))
+                                     (ev/send! c (StringBuilder. "built "))
+                                     l)
                                    {:port 0})
                 sock (connect (:port s))]
       (send-line sock "still answered")
-      (is (= "still answered" (.readLine (reader sock))))))
+      (is (= "built still answered" (.readLine (reader sock))))))
+  (testing "what is meant to be called is taken: a Runnable, a record that implements IFn"
+    (with-open [lp (ev/start-loop! (ev/open-loop))]
+      (let [ran (promise)]
+        (ev/execute! lp (reify Runnable (run [_] (deliver ran :runnable))))
+        (is (= :runnable (deref ran 5000 :timeout))))
+      (let [ran (promise)]
+        (ev/schedule! lp 1 (->Task ran))
+        (is (= :record (deref ran 5000 :timeout))))))
   (testing "close! closes a connection too, gracefully"
     (let [closed (promise)]
       (with-open [s (ev/start-server {:on-line (fn [c _] (ev/close! c) nil)
@@ -113,6 +129,18 @@
                   sock (connect (:port s))]
         (send-line sock "bye")
         (is (= :local-close (deref closed 5000 :timeout)))))))
+
+(deftest start-loop-returns-even-when-another-thread-turns-the-loop-meanwhile
+  ;; A run-once! on another thread could take start-loop!'s task and leave it waiting
+  ;; until the loop stopped (42 of 200 tries hung).
+  (dotimes [_ 50]
+    (with-open [lp (ev/open-loop)]
+      (let [stop (atom false)
+            turner (future (while (not @stop) (try (ev/run-once! lp 0) (catch Exception _))))
+            started (future (try (ev/start-loop! lp) :started (catch clojure.lang.ExceptionInfo _ :refused)))]
+        (is (not= :hung (deref started 5000 :hung)))
+        (reset! stop true)
+        @turner))))
 
 (deftest a-loop-runs-on-one-thread-start-loop-again-is-refused
   (with-open [lp (ev/start-loop! (ev/open-loop))]
@@ -139,6 +167,7 @@
     ev/connect! [{:port 1 :local-host "no.such.invalid"}] :local-host
     ev/connect! [{:path (apply str "/tmp/" (repeat 200 "x"))}] :path
     ev/connect! [{:port 1 :local-port 70000}] :local-port
+    ev/connect! [{:path "/tmp/x.sock" :local-port 5}] :local-port
     ev/utilization [(ev/open-loop) {:ms -1}] :ms
     ev/utilization [(ev/open-loop) {:ms "x"}] :ms)
   (with-open [s (ev/start-server (fn [_ l] l) {:port 0})]

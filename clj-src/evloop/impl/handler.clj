@@ -21,11 +21,12 @@
    :on-timeout "(fn [conn which]): truthy keeps the connection open"})
 
 (defn callable?
-  "Something meant to be called: a fn, a multimethod, a var, any other IFn
-  that is not a collection, a keyword or a symbol (which are IFns too, but a
-  map or :on-line given as a handler is a mistake, not a lookup)."
+  "Something meant to be called: a fn, a multimethod, a var, a record that
+  implements IFn, any other IFn that is not a collection, a keyword or a
+  symbol (which are IFns too, but a map or :on-line given as a handler is a
+  mistake, not a lookup)."
   [x]
-  (and (ifn? x) (not (coll? x)) (not (keyword? x)) (not (symbol? x))))
+  (and (ifn? x) (or (record? x) (not (or (coll? x) (keyword? x) (symbol? x))))))
 
 (defn check
   "Throws an ex-info (data :key :handler) unless `h` is a handler: a fn (or

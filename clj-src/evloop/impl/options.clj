@@ -125,7 +125,8 @@
   (check "connect!" client-options opts)
   (exclusive! "connect!" opts [[:path :port "a unix socket has no port"]
                                [:path :host "a unix socket has no host"]
-                               [:path :local-host "a unix socket connect binds no local address"]])
+                               [:path :local-host "a unix socket connect binds no local address"]
+                               [:path :local-port "a unix socket connect binds no local port"]])
   (when-not (or (:port opts) (:path opts))
     (throw (ex-info "connect!: needs :port (with :host, default \"127.0.0.1\") or :path (a unix socket)"
                     {:key :port :value nil :allowed "an integer from 1 to 65535"})))
