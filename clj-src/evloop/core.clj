@@ -45,16 +45,6 @@
 
 (set! *warn-on-reflection* true)
 
-(def ^:private task-arg
-  [#(or (handler/callable? %) (and (instance? Runnable %) (not (ifn? %))))
-   "a fn of no arguments, a var holding one, or a java.lang.Runnable"])
-
-(def ^:private table-entry-arg
-  [#(or (nil? %) (handler/callable? %)) "a fn of [fd events], a var holding one, or nil to take the entry out"])
-
-(defn- fd! [f fd]
-  (options/arg! f :fd fd options/fd-arg))
-
 ;; ---- events ------------------------------------------------------------------
 
 (defn decode-events
@@ -94,8 +84,8 @@
   out of both tables and reports the error; closing it is up to you."
   [loop fd f]
   (options/loop! "on-readable!" loop)
-  (fd! "on-readable!" fd)
-  (options/arg! "on-readable!" :f f table-entry-arg)
+  (options/fd! "on-readable!" fd)
+  (options/arg! "on-readable!" :f f options/table-entry-arg)
   (with-native-errors {:fd fd} (.onReadable ^EventLoop loop (int fd) (tables/entry f)))
   loop)
 
@@ -104,8 +94,8 @@
   is watched for :out only while it has an entry: take it out once drained."
   [loop fd f]
   (options/loop! "on-writable!" loop)
-  (fd! "on-writable!" fd)
-  (options/arg! "on-writable!" :f f table-entry-arg)
+  (options/fd! "on-writable!" fd)
+  (options/arg! "on-writable!" :f f options/table-entry-arg)
   (with-native-errors {:fd fd} (.onWritable ^EventLoop loop (int fd) (tables/entry f)))
   loop)
 
@@ -113,7 +103,7 @@
   "Takes `fd` out of both tables and epoll. Do this before closing the fd."
   [loop fd]
   (options/loop! "remove!" loop)
-  (fd! "remove!" fd)
+  (options/fd! "remove!" fd)
   (with-native-errors {:fd fd} (.remove ^EventLoop loop (int fd)))
   loop)
 
@@ -121,7 +111,7 @@
   "How `fd` is reported: :level (default), :edge, :oneshot or :edge-oneshot."
   [^EventLoop loop fd mode]
   (options/loop! "set-trigger!" loop)
-  (fd! "set-trigger!" fd)
+  (options/fd! "set-trigger!" fd)
   (let [[ok? allowed] options/trigger-modes]
     (when-not (ok? mode)
       (throw (options/bad "set-trigger!" :mode mode allowed))))
@@ -143,8 +133,7 @@
   tables; `(on-turn! loop nil)` restores the default."
   [loop f]
   (options/loop! "on-turn!" loop)
-  (options/arg! "on-turn!" :f f [#(or (nil? %) (handler/callable? %))
-                                 "a fn of [pairs], a var holding one, or nil for the default"])
+  (options/arg! "on-turn!" :f f options/turn-handler-arg)
   (.setTurnHandler ^EventLoop loop (tables/turn-handler f))
   loop)
 
@@ -154,7 +143,7 @@
   "Runs `(f)` on the loop thread; safe from any thread."
   [loop f]
   (options/loop! "execute!" loop)
-  (options/arg! "execute!" :f f task-arg)
+  (options/arg! "execute!" :f f options/task-arg)
   (.execute ^EventLoop loop ^Runnable f)
   loop)
 
@@ -164,7 +153,7 @@
   ^ScheduledTask [loop ms f]
   (options/loop! "schedule!" loop)
   (options/arg! "schedule!" :ms ms (options/int-option 0 Long/MAX_VALUE))
-  (options/arg! "schedule!" :f f task-arg)
+  (options/arg! "schedule!" :f f options/task-arg)
   (.schedule ^EventLoop loop (long ms) TimeUnit/MILLISECONDS ^Runnable f))
 
 (defn cancel!
@@ -302,7 +291,7 @@
   :abort resets it at once. Any other `how` is refused (ex-info, :key :how)."
   ([conn] (close-connection! conn :graceful))
   ([conn how]
-   (options/arg! "close-connection!" :conn conn [#(instance? Connection %) "a connection (evloop.tcp.Connection)"])
+   (options/arg! "close-connection!" :conn conn options/connection-arg)
    (case how
      :graceful (.close ^Connection conn)
      :abort (.abort ^Connection conn)
@@ -320,9 +309,7 @@
 
       (set-timeouts! conn {:idle-timeout-ms 300000})"
   [conn opts]
-  (when-not (instance? Connection conn)
-    (throw (ex-info (str "set-timeouts!: expects a connection (evloop.tcp.Connection), got " (pr-str conn))
-                    {:key :conn :value conn})))
+  (options/arg! "set-timeouts!" :conn conn options/connection-arg)
   (let [[idle read write] (options/timeouts opts)]
     (.setTimeouts ^Connection conn idle read write))
   conn)

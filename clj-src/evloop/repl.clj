@@ -93,7 +93,7 @@
   `fd` keeps only that connection's."
   ([server] (vec @(:frame-log (server/check "recent-frames" server))))
   ([server fd]
-   (options/arg! "recent-frames" :fd fd options/fd-arg)
+   (options/fd! "recent-frames" fd)
    (filterv #(= fd (:fd %)) (recent-frames server))))
 
 (deftype ReplayConnection [sent]

@@ -98,7 +98,7 @@
       blocking/handler [nil] :f
       blocking/write! [nil "x"] :ch
       eva/channel-info [{:in nil}] :conn
-      eva/connect! [6666] nil
+      eva/connect! [1] nil
       chicken/start ["0"] :port
       chicken/stop [nil] :server
       echo/start [0] :opts)

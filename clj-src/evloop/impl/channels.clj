@@ -46,8 +46,7 @@
 
 (defn- ->buffer
   "A value taken from `out` as bytes to send; anything but a string, bytes or a
-  ByteBuffer is sent as its `str` (a channel carries any value; evloop.core/send!,
-  called by hand, refuses them instead). Returns what
+  ByteBuffer is sent as its `str` (evloop.core/send! refuses them). Returns what
   that threw instead, if it threw: `str` realizes a lazy seq (for its hash),
   and calls the value's toString, both the application's code."
   [x ^Charset cs]

@@ -5,9 +5,10 @@
   value and what is allowed, and whose data holds :key, :value and :allowed.
   An implementation detail of evloop.core."
   (:require [clojure.string :as str]
-            [evloop.impl.enums :as enums])
+            [evloop.impl.enums :as enums]
+            [evloop.impl.handler :as handler])
   (:import (evloop EventLoop)
-           (evloop.tcp ClientConfig ConnectionConfig ServerConfig TcpServer$Balance)
+           (evloop.tcp ClientConfig Connection ConnectionConfig ServerConfig TcpServer$Balance)
            (java.nio.charset Charset)
            (java.time Duration)))
 
@@ -151,9 +152,31 @@
   "An fd argument."
   (int-in 0 Integer/MAX_VALUE))
 
+(defn fd!
+  "Returns `fd`, checked as `fd-arg` for fn `f`."
+  [f fd]
+  (arg! f :fd fd fd-arg))
+
 (def wait-ms-arg
   "How long a turn may wait, in ms: -1 until something happens."
   (int-in -1 Integer/MAX_VALUE))
+
+(def task-arg
+  "A task a loop runs: anything meant to be called with no arguments."
+  [#(or (handler/callable? %) (and (instance? Runnable %) (not (ifn? %))))
+   "a fn of no arguments, a var holding one, or a java.lang.Runnable"])
+
+(def table-entry-arg
+  "A read- or write-table entry; nil takes it out."
+  [#(or (nil? %) (handler/callable? %)) "a fn of [fd events], a var holding one, or nil to take the entry out"])
+
+(def turn-handler-arg
+  "A per-turn callback; nil restores the default."
+  [#(or (nil? %) (handler/callable? %)) "a fn of [pairs], a var holding one, or nil for the default"])
+
+(def connection-arg
+  "A connection argument."
+  [#(instance? Connection %) "a connection (evloop.tcp.Connection)"])
 
 (defn check-map
   "Checks a small options map `opts` of fn `f` against `table` (key -> [ok? allowed])."
